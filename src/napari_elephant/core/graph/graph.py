@@ -1,0 +1,314 @@
+"""The tracking graph: nuclei and links on networkx, with events and undo.
+
+Topology lives in a :class:`networkx.DiGraph` (node = nucleus id, edge =
+parent → child); each node carries its immutable :class:`Nucleus` record
+under the ``"nucleus"`` key and each edge its :class:`Status`.  A per-timepoint
+index keeps "the nuclei of t" and "the nucleus nearest to a point" fast on
+lineages of hundreds of thousands of nuclei.
+
+Edits go through actions (:mod:`.actions`) so that each can be undone; the
+underscore methods below are the primitive mutations the actions call, and
+each of them checks the invariants and emits an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import networkx as nx
+import numpy as np
+from psygnal import Signal
+from scipy.spatial import cKDTree
+
+from napari_elephant.core.errors import GraphError
+from napari_elephant.core.graph.actions import Action, Compound
+from napari_elephant.core.graph.edits import GraphEditsMixin
+from napari_elephant.core.graph.history import ActionHistory
+from napari_elephant.core.graph.model import Link, Nucleus, Status
+
+MAX_CHILDREN = 2
+
+
+class GraphEvents:
+    """Signals the layers and the autosave listen to.
+
+    Nucleus signals carry tuples of ids (removal carries the removed records,
+    since their ids no longer resolve); link signals carry (parent, child)
+    pairs.  ``changed`` fires once after each applied, undone or redone action.
+    """
+
+    nuclei_added = Signal(tuple)
+    nuclei_removed = Signal(tuple)
+    nuclei_updated = Signal(tuple)
+    links_added = Signal(tuple)
+    links_removed = Signal(tuple)
+    links_updated = Signal(tuple)
+    changed = Signal(object)
+
+
+class _TimeIndex:
+    """Ids of the nuclei at each timepoint, with cached arrays and KD-trees."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int, set[int]] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, cKDTree | None]] = {}
+
+    def add(self, t: int, nid: int) -> None:
+        self.ids.setdefault(t, set()).add(nid)
+        self._cache.pop(t, None)
+
+    def discard(self, t: int, nid: int) -> None:
+        ids = self.ids.get(t)
+        if ids is not None:
+            ids.discard(nid)
+            if not ids:
+                del self.ids[t]
+        self._cache.pop(t, None)
+
+    def touch(self, t: int) -> None:
+        self._cache.pop(t, None)
+
+    def arrays(self, t: int, g: nx.DiGraph) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, centres) of timepoint t, sorted by id; cached until t changes."""
+        if t not in self._cache:
+            ids = np.array(sorted(self.ids.get(t, ())), dtype=np.int64)
+            nodes = g._node
+            centers = np.array([nodes[i]["nucleus"].center for i in ids], dtype=np.float64)
+            self._cache[t] = (ids, centers.reshape(-1, 3), None)
+        ids, centers, _ = self._cache[t]
+        return ids, centers
+
+    def tree(self, t: int, g: nx.DiGraph) -> tuple[np.ndarray, cKDTree]:
+        ids, centers = self.arrays(t, g)
+        cached = self._cache[t]
+        if cached[2] is None:
+            self._cache[t] = (ids, centers, cKDTree(centers))
+        return ids, self._cache[t][2]  # type: ignore[return-value]
+
+
+class TrackingGraph(GraphEditsMixin):
+    """Nuclei (ellipsoids in µm at integer timepoints) and parent → child links.
+
+    Invariants: ids are unique and never reused; a link goes from an earlier
+    to a strictly later timepoint; a nucleus has at most one parent and at most
+    two children.
+    """
+
+    def __init__(self) -> None:
+        self._g = nx.DiGraph()
+        self._time = _TimeIndex()
+        self._next_id = 1
+        self.events = GraphEvents()
+        self.history = ActionHistory()
+        self._batch: list[Action] | None = None
+
+    # ----------------------------------------------------------- queries
+    def __len__(self) -> int:
+        return self._g.number_of_nodes()
+
+    def __contains__(self, nid: object) -> bool:
+        return nid in self._g
+
+    @property
+    def n_links(self) -> int:
+        return self._g.number_of_edges()
+
+    @property
+    def nx_graph(self) -> nx.DiGraph:
+        """The underlying networkx graph (read it; edit through actions only)."""
+        return self._g
+
+    def nucleus(self, nid: int) -> Nucleus:
+        try:
+            return self._g._node[nid]["nucleus"]
+        except KeyError:
+            raise GraphError(f"no nucleus with id {nid}") from None
+
+    def nuclei(self, ids: Iterable[int] | None = None) -> Iterator[Nucleus]:
+        """All nuclei (or the given ones) as records."""
+        nodes = self._g._node
+        keys = nodes if ids is None else ids
+        return (nodes[i]["nucleus"] for i in keys)
+
+    def timepoints(self) -> list[int]:
+        """Sorted timepoints that hold at least one nucleus."""
+        return sorted(self._time.ids)
+
+    def ids_at(self, t: int) -> np.ndarray:
+        """Ids of the nuclei at timepoint t, sorted."""
+        return self._time.arrays(t, self._g)[0]
+
+    def centers_at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, centres (n, 3) µm) of timepoint t."""
+        return self._time.arrays(t, self._g)
+
+    def nuclei_at(self, t: int) -> list[Nucleus]:
+        return list(self.nuclei(self.ids_at(t).tolist()))
+
+    def nearest(self, t: int, point: Iterable[float], max_distance: float = np.inf) -> int | None:
+        """Id of the nucleus of timepoint t nearest to a point (µm), or None."""
+        ids, tree = self._time.tree(t, self._g)
+        if len(ids) == 0:
+            return None
+        dist, idx = tree.query(np.asarray(list(point), dtype=np.float64), k=1)
+        return int(ids[idx]) if dist <= max_distance else None
+
+    def within(self, t: int, point: Iterable[float], radius: float) -> np.ndarray:
+        """Ids of the nuclei of timepoint t whose centre lies within radius µm."""
+        ids, tree = self._time.tree(t, self._g)
+        if len(ids) == 0:
+            return ids
+        hits = tree.query_ball_point(np.asarray(list(point), dtype=np.float64), radius)
+        return ids[np.sort(np.asarray(hits, dtype=np.int64))]
+
+    def parent(self, nid: int) -> int | None:
+        preds = self._g._pred[nid]
+        return next(iter(preds)) if preds else None
+
+    def children(self, nid: int) -> list[int]:
+        return sorted(self._g._succ[nid])
+
+    def link(self, parent: int, child: int) -> Link:
+        try:
+            return Link(parent, child, self._g._succ[parent][child]["status"])
+        except KeyError:
+            raise GraphError(f"no link {parent} → {child}") from None
+
+    def has_link(self, parent: int, child: int) -> bool:
+        return self._g.has_edge(parent, child)
+
+    def links(self) -> Iterator[Link]:
+        return (Link(p, c, d["status"]) for p, c, d in self._g.edges(data="status"))
+
+    def links_of(self, nid: int) -> list[Link]:
+        """Every link that touches a nucleus (to its parent and its children)."""
+        g = self._g
+        out = [Link(p, nid, g._succ[p][nid]["status"]) for p in g._pred[nid]]
+        out += [Link(nid, c, d["status"]) for c, d in g._succ[nid].items()]
+        return out
+
+    def new_id(self) -> int:
+        """Reserve a fresh id (never reused, even after deletion)."""
+        nid = self._next_id
+        self._next_id += 1
+        return nid
+
+    # ----------------------------------------------------- apply / undo
+    def apply(self, action: Action) -> Action:
+        """Apply an action and record it for undo (or into the open batch)."""
+        action.apply(self)
+        if self._batch is not None:
+            self._batch.append(action)
+        else:
+            self.history.push(action)
+            self.events.changed.emit(action)
+        return action
+
+    def undo(self) -> Action | None:
+        """Undo the last action; returns it, or None when there is nothing to undo."""
+        action = self.history.pop_undo()
+        if action is not None:
+            action.inverse().apply(self)
+            self.events.changed.emit(action)
+        return action
+
+    def redo(self) -> Action | None:
+        action = self.history.pop_redo()
+        if action is not None:
+            action.apply(self)
+            self.events.changed.emit(action)
+        return action
+
+    @contextmanager
+    def batch(self, name: str = "edit") -> Iterator[None]:
+        """Group the actions applied inside into one undo step.
+
+        On an exception the actions already applied are rolled back, so a
+        failed bulk edit (say a prediction merge) leaves the graph untouched.
+        """
+        if self._batch is not None:  # nested: the outer batch collects
+            yield
+            return
+        self._batch = collected = []
+        try:
+            yield
+        except BaseException:
+            self._batch = None
+            Compound(tuple(collected)).inverse().apply(self)
+            raise
+        self._batch = None
+        if collected:
+            self.history.push(Compound(tuple(collected), name=name))
+            self.events.changed.emit(collected[-1])
+
+    # ------------------------------------------- primitive mutations
+    def _insert_nuclei(self, nuclei: tuple[Nucleus, ...]) -> None:
+        ids = [n.id for n in nuclei]
+        if len(set(ids)) != len(ids) or any(i in self._g for i in ids):
+            raise GraphError("a nucleus with this id already exists")
+        for n in nuclei:
+            self._g.add_node(n.id, nucleus=n)
+            self._time.add(n.t, n.id)
+        if ids:
+            self._next_id = max(self._next_id, max(ids) + 1)
+            self.events.nuclei_added.emit(tuple(ids))
+
+    def _delete_nuclei(self, ids: tuple[int, ...]) -> None:
+        removed = tuple(self.nucleus(i) for i in ids)
+        for n in removed:
+            if self._g.degree(n.id):
+                raise GraphError(f"nucleus {n.id} still has links; remove them first")
+        for n in removed:
+            self._g.remove_node(n.id)
+            self._time.discard(n.t, n.id)
+        if removed:
+            self.events.nuclei_removed.emit(removed)
+
+    def _replace_nuclei(self, nuclei: tuple[Nucleus, ...]) -> None:
+        for n in nuclei:
+            if self.nucleus(n.id).t != n.t:
+                raise GraphError(f"nucleus {n.id} cannot change timepoint")
+        for n in nuclei:
+            self._g._node[n.id]["nucleus"] = n
+            self._time.touch(n.t)
+        if nuclei:
+            self.events.nuclei_updated.emit(tuple(n.id for n in nuclei))
+
+    def _insert_links(self, links: tuple[Link, ...]) -> None:
+        self._check_links(links)
+        for lk in links:
+            self._g.add_edge(lk.parent, lk.child, status=lk.status)
+        if links:
+            self.events.links_added.emit(tuple(lk.key for lk in links))
+
+    def _delete_links(self, keys: tuple[tuple[int, int], ...]) -> None:
+        for p, c in keys:
+            self.link(p, c)  # raises when absent
+        self._g.remove_edges_from(keys)
+        if keys:
+            self.events.links_removed.emit(keys)
+
+    def _replace_links(self, links: tuple[Link, ...]) -> None:
+        for lk in links:
+            self.link(lk.parent, lk.child)
+        for lk in links:
+            self._g._succ[lk.parent][lk.child]["status"] = lk.status
+        if links:
+            self.events.links_updated.emit(tuple(lk.key for lk in links))
+
+    def _check_links(self, links: tuple[Link, ...]) -> None:
+        """Refuse links that would break an invariant, before touching anything."""
+        new_children: dict[int, int] = {}
+        new_parents: set[int] = set()
+        for lk in links:
+            p, c = self.nucleus(lk.parent), self.nucleus(lk.child)
+            if c.t <= p.t:
+                raise GraphError(f"link {p.id} → {c.id}: the child must be at a later timepoint")
+            if self._g._pred[c.id] or c.id in new_parents:
+                raise GraphError(f"nucleus {c.id} already has a parent")
+            new_parents.add(c.id)
+            n_children = len(self._g._succ[p.id]) + new_children.get(p.id, 0)
+            if n_children >= MAX_CHILDREN:
+                raise GraphError(f"nucleus {p.id} already has {MAX_CHILDREN} children")
+            new_children[p.id] = new_children.get(p.id, 0) + 1
