@@ -49,7 +49,9 @@ class GraphEditsMixin:
         self.apply(AddNuclei((n,), name="add nucleus"))
         return nid
 
-    def add_nuclei(self: TrackingGraph, nuclei: Iterable[Nucleus], name: str = "add nuclei") -> None:
+    def add_nuclei(
+        self: TrackingGraph, nuclei: Iterable[Nucleus], name: str = "add nuclei"
+    ) -> None:
         self.apply(AddNuclei(tuple(nuclei), name=name))
 
     def removal(self: TrackingGraph, ids: Iterable[int], name: str = "delete") -> RemoveNuclei:

@@ -25,7 +25,7 @@ from napari_elephant.core.errors import GraphError
 from napari_elephant.core.graph.actions import Action, Compound
 from napari_elephant.core.graph.edits import GraphEditsMixin
 from napari_elephant.core.graph.history import ActionHistory
-from napari_elephant.core.graph.model import Link, Nucleus, Status
+from napari_elephant.core.graph.model import Link, Nucleus
 
 MAX_CHILDREN = 2
 
