@@ -103,6 +103,14 @@ class TrackingGraph(GraphEditsMixin):
         self.history = ActionHistory()
         self._batch: list[Action] | None = None
 
+    @classmethod
+    def from_records(cls, nuclei: Iterable[Nucleus], links: Iterable[Link] = ()) -> TrackingGraph:
+        """Build a graph in bulk (loading a file): checked, but no undo history."""
+        graph = cls()
+        graph._insert_nuclei(tuple(nuclei))
+        graph._insert_links(tuple(links))
+        return graph
+
     # ----------------------------------------------------------- queries
     def __len__(self) -> int:
         return self._g.number_of_nodes()
