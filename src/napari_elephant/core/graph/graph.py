@@ -187,7 +187,7 @@ class TrackingGraph(GraphEditsMixin):
         return self._g.has_edge(parent, child)
 
     def links(self) -> Iterator[Link]:
-        return (Link(p, c, d["status"]) for p, c, d in self._g.edges(data="status"))
+        return (Link(p, c, s) for p, c, s in self._g.edges(data="status"))
 
     def links_of(self, nid: int) -> list[Link]:
         """Every link that touches a nucleus (to its parent and its children)."""

@@ -1,0 +1,132 @@
+"""Parameter sets: one documented, validated model each (DESIGN §3, rule 3).
+
+The same models drive the CLI flags, the dock forms (titles and tooltips come
+from the field descriptions) and what the workspace stores, so a value can
+only ever mean one thing.  Defaults follow the ELEPHANT paper's Methods; the
+engines that use them document where they were tuned.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class DetectionParams(_Params):
+    """Labels for training and post-processing of the detection output."""
+
+    center_ratio: float = Field(
+        0.4,
+        gt=0,
+        lt=1,
+        title="Centre ratio",
+        description="Fraction of each ellipsoid's radii labelled 'nucleus centre'; "
+        "the rest is 'periphery'.",
+    )
+    background_threshold: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        title="Background threshold",
+        description="Unannotated voxels whose normalised intensity is below this are "
+        "background (0 = none, 1 = every unannotated voxel).",
+    )
+    center_threshold: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        title="Centre probability threshold",
+        description="Voxels with a centre probability above this form nucleus cores.",
+    )
+    r_min: float = Field(
+        1.0,
+        ge=0,
+        title="Minimum radius (µm)",
+        description="Predicted nuclei with a smaller radius are dropped.",
+    )
+    r_max: float = Field(
+        8.0,
+        gt=0,
+        title="Maximum radius (µm)",
+        description="Radii of predicted nuclei are clamped to this.",
+    )
+    d_sup: float = Field(
+        2.0,
+        ge=0,
+        title="Suppression distance (µm)",
+        description="Of two nuclei closer than this, the human annotation wins, "
+        "then the larger one.",
+    )
+    default_radius: float = Field(
+        3.0,
+        gt=0,
+        title="Default radius (µm)",
+        description="Radius of a nucleus added by hand at the cursor.",
+    )
+
+
+class TrainingParams(_Params):
+    """How a model is trained (shared by the detection and flow trainers)."""
+
+    mode: Literal["interactive", "batch"] = Field(
+        "interactive",
+        title="Mode",
+        description="Interactive: a few crops around the latest annotations per round; "
+        "batch: epochs over every annotated timepoint.",
+    )
+    learning_rate: float = Field(5e-4, gt=0, lt=1, title="Learning rate")
+    steps: int = Field(10, ge=1, title="Steps per round (interactive)")
+    epochs: int = Field(10, ge=1, le=1000, title="Epochs (batch)")
+    crop_size: tuple[int, int, int] = Field(
+        (16, 96, 96),
+        title="Crop size (z, y, x voxels)",
+        description="Size of the training crops; smaller is faster on a CPU.",
+    )
+    wt: float = Field(1.0, ge=0, title="Weight of true annotations")
+    wf: float = Field(5.0, ge=0, title="Weight of false annotations")
+    augment: bool = Field(True, title="Augment (flip, scale, contrast, rotate)")
+    seed: int | None = Field(None, title="Random seed (None: fresh each run)")
+
+
+class LinkingParams(_Params):
+    """Nearest-neighbour linking in micrometres (ELEPHANT's rules)."""
+
+    method: Literal["nn", "flow", "global"] = Field(
+        "nn",
+        title="Method",
+        description="nn: nearest neighbour; flow: with the flow model; global: "
+        "frame-pair assignment.",
+    )
+    d_search: float = Field(5.0, gt=0, title="Search distance (µm)")
+    n_max: int = Field(3, ge=1, title="Neighbours tried per nucleus")
+    d_disp: float = Field(1.0, ge=0, title="Division displacement threshold (µm)")
+    d_dist: float = Field(1.0, ge=0, title="Division distance threshold (µm)")
+    t_max: int = Field(0, ge=0, title="Interpolate gaps up to (timepoints)")
+
+
+class DeviceParams(_Params):
+    """Where models run."""
+
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", title="Device", description="auto: CUDA, then Apple MPS, then CPU."
+    )
+    cpu_threads: int = Field(
+        0,
+        ge=0,
+        title="CPU threads",
+        description="Threads for the CPU; 0 = all cores but one (kept for the viewer).",
+    )
+
+
+class ParameterSets(_Params):
+    """Everything a workspace remembers about how to run the engines."""
+
+    detection: DetectionParams = Field(default_factory=DetectionParams)
+    training: TrainingParams = Field(default_factory=TrainingParams)
+    linking: LinkingParams = Field(default_factory=LinkingParams)
+    device: DeviceParams = Field(default_factory=DeviceParams)

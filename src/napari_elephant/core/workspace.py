@@ -1,0 +1,259 @@
+"""A workspace: one folder holding everything of a tracking project (DESIGN §4).
+
+::
+
+    embryo.elephant/
+      workspace.json   format version, image reference, voxel size, parameters
+      graph.geff/      the tracking graph (GEFF, zarr)
+      models/          detection/ and flow/ checkpoints
+      cache/           rebuildable intermediate data
+
+Saves are atomic: ``workspace.json`` is written to a temporary file and
+renamed; the graph is written to ``graph.geff.tmp`` and swapped in with two
+renames, so a crash at any moment leaves either the old or the new graph on
+disk, never a half-written one.  :func:`_recover_graph` finishes an
+interrupted swap on the next open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+import napari_elephant
+from napari_elephant.core.errors import WorkspaceError
+from napari_elephant.core.graph import TrackingGraph
+from napari_elephant.core.io.geff_io import read_geff, write_geff
+from napari_elephant.core.io.image import ImageSource, open_image
+from napari_elephant.core.params import ParameterSets
+from napari_elephant.core.units import VoxelSize
+
+SUFFIX = ".elephant"
+FORMAT_VERSION = 1
+SETTINGS = "workspace.json"
+GRAPH = "graph.geff"
+
+# format version -> function upgrading a settings dict from that version to the next
+MIGRATIONS: dict[int, Any] = {}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where the movie lives; stored relative to the workspace when possible."""
+
+    path: str
+    dataset: str | None = None
+    axes: str | None = None
+
+    def resolve(self, root: Path) -> Path:
+        """The image path: relative to the workspace first (folders move together)."""
+        candidate = Path(self.path)
+        if not candidate.is_absolute():
+            candidate = (root / candidate).resolve()
+        return candidate
+
+
+@dataclass
+class Workspace:
+    """An open workspace: settings, parameters and the graph held in memory."""
+
+    path: Path
+    image: ImageRef
+    voxel_size: VoxelSize
+    params: ParameterSets = field(default_factory=ParameterSets)
+    graph: TrackingGraph = field(default_factory=TrackingGraph)
+
+    # ------------------------------------------------------------ create
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike,
+        image: str | os.PathLike,
+        dataset: str | None = None,
+        voxel_size: VoxelSize | None = None,
+        axes: str | None = None,
+        graph: TrackingGraph | None = None,
+        overwrite: bool = False,
+    ) -> Workspace:
+        """Create a workspace for a movie; the voxel size comes from its metadata
+        unless given, and a movie without one must be given one."""
+        root = _workspace_path(path)
+        if (root / SETTINGS).exists() and not overwrite:
+            raise WorkspaceError(f"{root} already holds a workspace; open it instead")
+        source = open_image(image, dataset=dataset, voxel_size=voxel_size, axes=axes)
+        if source.voxel_size is None:
+            raise WorkspaceError(
+                f"{image} has no voxel size in its metadata; give it (z y x µm), "
+                "e.g. --voxel-size 2 0.5 0.5"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        ref = ImageRef(_relative_if_possible(Path(source.path), root), source.dataset, axes)
+        ws = cls(root, ref, source.voxel_size, graph=graph or TrackingGraph())
+        ws.save()
+        return ws
+
+    # -------------------------------------------------------------- open
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> Workspace:
+        """Open a workspace; an interrupted save is completed, never discarded."""
+        root = Path(path)
+        settings = _read_settings(root)
+        try:
+            image = ImageRef(**settings["image"])
+            voxel = VoxelSize.from_sequence(settings["voxel_size"])
+            params = ParameterSets.model_validate(settings.get("parameters", {}))
+        except (KeyError, TypeError, ValidationError) as exc:
+            msg = str(exc).splitlines()[0]
+            raise WorkspaceError(f"{root / SETTINGS} has invalid settings: {msg}") from None
+        graph_path = _recover_graph(root)
+        graph = read_geff(graph_path) if graph_path.exists() else TrackingGraph()
+        return cls(root, image, voxel, params, graph)
+
+    # -------------------------------------------------------------- save
+    def save(self) -> None:
+        """Save settings and graph, each atomically."""
+        self.save_settings()
+        self.save_graph()
+
+    def save_settings(self) -> None:
+        data = {
+            "format_version": FORMAT_VERSION,
+            "written_by": f"napari-elephant {napari_elephant.__version__}",
+            "image": {
+                "path": self.image.path,
+                "dataset": self.image.dataset,
+                "axes": self.image.axes,
+            },
+            "voxel_size": list(self.voxel_size.as_tuple()),
+            "parameters": self.params.model_dump(mode="json"),
+        }
+        atomic_write_text(self.path / SETTINGS, json.dumps(data, indent=2) + "\n")
+
+    def save_graph(self) -> None:
+        """Write the graph next to the old one, then swap them in (two renames)."""
+        final, tmp, old = _graph_paths(self.path)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        write_geff(self.graph, tmp)
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        if old.exists():
+            shutil.rmtree(old)
+
+    # ----------------------------------------------------------- helpers
+    @property
+    def name(self) -> str:
+        return self.path.name.removesuffix(SUFFIX)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.path / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.path / "cache"
+
+    def image_path(self) -> Path:
+        return self.image.resolve(self.path)
+
+    def open_image(self) -> ImageSource:
+        """The movie, lazily; the workspace's voxel size wins over the file's."""
+        path = self.image_path()
+        if not path.exists():
+            raise WorkspaceError(
+                f"the image of workspace {self.path} is missing: {path} (moved or deleted?)"
+            )
+        return open_image(path, self.image.dataset, self.voxel_size, self.image.axes)
+
+
+def is_workspace(path: str | os.PathLike) -> bool:
+    """A folder with a workspace.json (cheap: used by the napari reader)."""
+    return (Path(path) / SETTINGS).is_file()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _workspace_path(path: str | os.PathLike) -> Path:
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise WorkspaceError(f"{root} is a file, not a workspace folder")
+    return root
+
+
+def _relative_if_possible(image: Path, root: Path) -> str:
+    try:
+        return os.path.relpath(image.resolve(), root.resolve())
+    except ValueError:  # another drive on Windows
+        return str(image.resolve())
+
+
+def _graph_paths(root: Path) -> tuple[Path, Path, Path]:
+    return root / GRAPH, root / (GRAPH + ".tmp"), root / (GRAPH + ".old")
+
+
+def _recover_graph(root: Path) -> Path:
+    """Finish or discard an interrupted graph save; returns the graph's path.
+
+    The tmp folder is renamed into place only after it was fully written, and
+    the old graph is moved aside only then too: so when the final folder is
+    missing, tmp (if any) is complete and newer than old.
+    """
+    final, tmp, old = _graph_paths(root)
+    if not final.exists():
+        if tmp.exists():
+            tmp.rename(final)
+        elif old.exists():
+            old.rename(final)
+    if tmp.exists():  # a save that died while writing: the final graph is intact
+        shutil.rmtree(tmp)
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+def _read_settings(root: Path) -> dict[str, Any]:
+    """Load workspace.json and bring it to the current format version."""
+    file = root / SETTINGS
+    if not root.is_dir():
+        raise WorkspaceError(f"no workspace at {root}")
+    if not file.is_file():
+        raise WorkspaceError(f"{root} is not a workspace (no {SETTINGS})")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WorkspaceError(f"{file} is corrupted ({exc}); nothing was changed") from None
+    if not isinstance(data, dict):
+        raise WorkspaceError(f"{file} is corrupted (not a JSON object); nothing was changed")
+    return _migrate(data, file)
+
+
+def _migrate(data: dict[str, Any], file: Path) -> dict[str, Any]:
+    version = data.get("format_version")
+    if not isinstance(version, int):
+        raise WorkspaceError(f"{file} has no valid format_version; is it a workspace?")
+    if version > FORMAT_VERSION:
+        raise WorkspaceError(
+            f"{file} has format {version}, newer than this napari-elephant reads "
+            f"({FORMAT_VERSION}); please upgrade napari-elephant"
+        )
+    while version < FORMAT_VERSION:
+        if version not in MIGRATIONS:
+            raise WorkspaceError(f"{file} has format {version}, which cannot be upgraded")
+        data = MIGRATIONS[version](data)
+        version = data["format_version"] = version + 1
+    return data
