@@ -1,0 +1,109 @@
+"""The command line: the scripted version of the user's first steps, and its errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_elephant.cli import main
+from napari_elephant.core.io.csv_io import load_csv
+from napari_elephant.core.io.geff_io import read_geff
+from napari_elephant.core.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    assert main(["sample", str(out), "--preset", "tiny", "--seed", "3"]) == 0
+    return out
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "napari_elephant", *args], capture_output=True, text=True
+    )
+
+
+def test_sample_writes_movie_and_matching_truths(sample_dir):
+    assert (sample_dir / "movie.ome.zarr").is_dir()
+    geff, csv = read_geff(sample_dir / "truth.geff"), load_csv(sample_dir / "truth.csv")
+    assert len(geff) > 0 and len(geff) == len(csv)
+    assert sorted(n.id for n in geff.nuclei()) == sorted(n.id for n in csv.nuclei())
+    assert geff.n_links == csv.n_links
+
+
+def test_init_import_export_round_trip(sample_dir, tmp_path, capsys):
+    ws_path = tmp_path / "embryo.elephant"
+    assert main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")]) == 0
+    assert "timepoints" in capsys.readouterr().out
+    assert main(["import", str(ws_path), str(sample_dir / "truth.csv")]) == 0
+    truth = load_csv(sample_dir / "truth.csv")
+    ws = Workspace.open(ws_path)
+    assert len(ws.graph) == len(truth) and ws.graph.n_links == truth.n_links
+    # importing the same nuclei again (as GEFF) updates, never duplicates
+    assert main(["import", str(ws_path), str(sample_dir / "truth.geff")]) == 0
+    assert len(Workspace.open(ws_path).graph) == len(truth)
+    out_csv = tmp_path / "out.csv"
+    assert main(["export", str(ws_path), str(out_csv)]) == 0
+    back = load_csv(out_csv)
+    for n in truth.nuclei():
+        m = back.nucleus(n.id)
+        assert m.t == n.t and np.allclose(m.center, n.center) and np.allclose(m.cov, n.cov)
+    assert main(["export", str(ws_path), str(tmp_path / "out.geff")]) == 0
+    assert read_geff(tmp_path / "out.geff").n_links == truth.n_links
+
+
+def test_init_takes_voxel_size_from_the_command_line(sample_dir, tmp_path):
+    ws_path = tmp_path / "w.elephant"
+    movie = str(sample_dir / "movie.ome.zarr")
+    assert main(["init", str(ws_path), "--image", movie, "--voxel-size", "3", "1", "1"]) == 0
+    assert Workspace.open(ws_path).voxel_size.as_tuple() == (3.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["init", "{tmp}/a.elephant", "--image", "{tmp}/missing.zarr"], "missing.zarr"),
+        (["init", "{tmp}/a.elephant", "--image", "{tmp}/notes.txt"], "notes.txt"),
+        (
+            ["init", "{tmp}/a.elephant", "--image", "{movie}", "--voxel-size", "0", "1", "1"],
+            "positive",
+        ),
+        (["import", "{tmp}/nowhere.elephant", "{tmp}/notes.txt"], "nowhere.elephant"),
+        (["export", "{tmp}/nowhere.elephant", "{tmp}/x.csv"], "nowhere.elephant"),
+        (["export", "{tmp}/nowhere.elephant", "{tmp}/x.xyz"], "--format"),
+    ],
+    ids=["missing-image", "not-an-image", "voxel-size", "import-no-ws", "export-no-ws", "fmt"],
+)
+def test_bad_input_gives_one_line_and_nonzero_exit(sample_dir, tmp_path, capsys, args, expected):
+    (tmp_path / "notes.txt").write_text("hello\n")
+    movie = str(sample_dir / "movie.ome.zarr")
+    argv = [a.format(tmp=tmp_path, movie=movie) for a in args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("napari-elephant: error: ") and expected in err
+    assert "\n" not in err and "Traceback" not in err
+
+
+def test_bad_csv_row_is_reported_with_its_line(sample_dir, tmp_path, capsys):
+    ws_path = tmp_path / "w.elephant"
+    main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")])
+    bad = tmp_path / "bad.csv"
+    lines = (sample_dir / "truth.csv").read_text().splitlines()
+    lines[2] = lines[2].replace(lines[2].split(",")[2], "oops", 1)
+    bad.write_text("\n".join(lines) + "\n")
+    assert main(["import", str(ws_path), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "3" in err and "bad.csv" in err
+    assert len(Workspace.open(ws_path).graph) == 0  # nothing half-imported
+
+
+def test_module_entry_point_and_usage_errors():
+    out = run_cli("--version")
+    assert out.returncode == 0 and "napari-elephant" in out.stdout
+    out = run_cli("init")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
