@@ -30,7 +30,7 @@ def write_sample(
     out.mkdir(parents=True, exist_ok=True)
     movie = generate(preset, seed=seed)
     files = SampleFiles(out / "movie.ome.zarr", out / "truth.geff", out / "truth.csv", movie)
-    write_ome_zarr(files.movie, movie.image, movie.voxel_size)
+    write_ome_zarr(files.movie, movie.image, movie.voxel_size, overwrite=True)
     write_geff(movie.graph, files.truth_geff, overwrite=True)
     write_csv(movie.graph, files.truth_csv)
     return files

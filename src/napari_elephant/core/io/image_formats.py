@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import dask.array as da
 import h5py
@@ -45,6 +46,7 @@ _UM_PER_UNIT = {
     "centimeter": 1e4, "cm": 1e4, "meter": 1e6, "m": 1e6, "angstrom": 1e-4, "å": 1e-4,
 }  # fmt: skip
 _BDV_TIMEPOINT = re.compile(r"^t(\d{5})$")
+_BDV_SETUP = re.compile(r"^s\d{2,}$")
 _MAX_XML_SCAN = 50
 
 
@@ -73,6 +75,12 @@ def _voxel(zyx: Any, unit: Any = "micrometer") -> VoxelSize | None:
     if factor is None:
         return None
     return VoxelSize.from_sequence([float(v) * factor for v in zyx])
+
+
+def _known_axes(names: Any, ndim: int) -> str | None:
+    """Axis letters from metadata, or None when they are not TZCYX letters."""
+    axes = "".join(str(n) for n in names).upper()
+    return axes if len(axes) == ndim and set(axes) <= set("TZCYX") else None
 
 
 def _keys(names: Any) -> str:
@@ -104,33 +112,44 @@ def _multiscales(attrs: dict) -> list | None:
 def read_zarr(path: Path, dataset: str | None) -> RawImage:
     """A plain zarr array, a group holding one image array, or OME-Zarr."""
     root = zarr.open(str(path), mode="r")
-    if isinstance(root, zarr.Array):
-        return _plain_zarr(root, None)
-    if "geff" in root.attrs:
+    if dataset is None:
+        return _read_zarr_node(root, path, None)
+    if isinstance(root, zarr.Group):
+        ms = _multiscales(dict(root.attrs))
+        if ms and dataset in _level_paths(ms[0]):
+            return _read_ome(root, ms[0], dataset)
+        if dataset in root:
+            return _read_zarr_node(root[dataset], path, dataset)
+        names = [n for n, _ in root.members()]
+    else:
+        names = []
+    raise InvalidInputError(f"no dataset '{dataset}' in {path} (has: {_keys(names)})")
+
+
+def _read_zarr_node(node: Any, path: Path, dataset: str | None) -> RawImage:
+    if isinstance(node, zarr.Array):
+        return _plain_zarr(node, dataset)
+    if "geff" in node.attrs:
         raise InvalidInputError(f"{path} is a GEFF tracking graph, not an image")
-    ms = _multiscales(dict(root.attrs))
-    if ms and (dataset is None or dataset in _level_paths(ms[0])):
-        return _read_ome(root, ms[0], dataset)
-    if dataset is not None:
-        if dataset not in root:
-            names = [n for n, a in root.arrays()] + [n for n, g in root.groups()]
-            raise InvalidInputError(f"no dataset '{dataset}' in {path} (has: {_keys(names)})")
-        node = root[dataset]
-        if isinstance(node, zarr.Array):
-            return _plain_zarr(node, dataset)
-        return read_zarr(path / dataset, None)._replace_dataset(dataset)
-    return _only_zarr_array(root, path)
+    ms = _multiscales(dict(node.attrs))
+    if ms:
+        return replace(_read_ome(node, ms[0], None), dataset=dataset)
+    return _only_zarr_array(node, path, dataset)
 
 
 def _plain_zarr(array: zarr.Array, dataset: str | None) -> RawImage:
     dims = array.metadata.dimension_names if array.metadata.zarr_format == 3 else None
-    axes = "".join(str(d) for d in dims) if dims and all(dims) else None
+    axes = _known_axes(dims, array.ndim) if dims and all(dims) else None
     return RawImage(da.from_zarr(array), axes, None, "zarr", dataset)
 
 
-def _only_zarr_array(root: zarr.Group, path: Path) -> RawImage:
+def _only_zarr_array(group: zarr.Group, path: Path, prefix: str | None) -> RawImage:
     """The group's single array of 3 to 5 dimensions; several is ambiguous."""
-    found = [(n, m) for n, m in root.members(max_depth=None) if isinstance(m, zarr.Array)]
+    found = [
+        (f"{prefix}/{n}" if prefix else n, m)
+        for n, m in group.members(max_depth=None)
+        if isinstance(m, zarr.Array)
+    ]
     images = [(n, a) for n, a in found if 3 <= a.ndim <= 5]
     if len(images) == 1:
         return _plain_zarr(images[0][1], images[0][0])
@@ -153,9 +172,19 @@ def _read_ome(root: zarr.Group, multiscale: dict, level: str | None) -> RawImage
     if axes_meta is None:  # NGFF 0.1/0.2: always tczyx
         axes_meta = list("tczyx")[-array.ndim :]
     names = [a["name"] if isinstance(a, dict) else str(a) for a in axes_meta]
-    axes = "".join(names).upper()
+    axes = "".join(_ngff_letter(a) for a in axes_meta)
     voxel = _ome_voxel(multiscale, paths.index(path), axes_meta, names)
     return RawImage(da.from_zarr(array), axes, voxel, "ome-zarr", level)
+
+
+def _ngff_letter(axis: Any) -> str:
+    """'t', 'time' (type time) -> 'T'; 'c' or type channel -> 'C'; else the name."""
+    if not isinstance(axis, dict):
+        return str(axis).upper()
+    name, kind = str(axis.get("name", "")), axis.get("type")
+    if len(name) != 1 and kind in ("time", "channel"):
+        return kind[0].upper()
+    return name.upper()
 
 
 def _ome_scale(transforms: Any) -> np.ndarray | None:
@@ -191,8 +220,8 @@ def _ome_voxel(multiscale: dict, index: int, axes_meta: list, names: list) -> Vo
 
 
 def _lazy_h5(dataset: h5py.Dataset) -> da.Array:
-    """Dask over an open h5py dataset: one timepoint (or less) per chunk."""
-    chunks = (1,) + ("auto",) * (dataset.ndim - 1) if dataset.ndim > 3 else "auto"
+    """Dask over an open h5py dataset: one plane or volume (or less) per chunk."""
+    chunks = (1,) + ("auto",) * (dataset.ndim - 1)
     return da.from_array(dataset, chunks=chunks, lock=True, name=False, asarray=True)
 
 
@@ -200,17 +229,17 @@ def _h5_axes(dataset: h5py.Dataset) -> str | None:
     """Axes from ilastik ``axistags`` or HDF5 dimension labels, if present."""
     tags = dataset.attrs.get("axistags")
     if tags is not None:
-        keys = [a.get("key", "?") for a in json.loads(tags).get("axes", [])]
-        return "".join(keys).upper() if len(keys) == dataset.ndim else None
-    labels = [d.label for d in dataset.dims]
-    return "".join(labels).upper() if all(len(x) == 1 for x in labels) else None
+        names = [a.get("key") for a in json.loads(tags).get("axes", [])]
+    else:
+        names = [d.label for d in dataset.dims]
+    return _known_axes(names, dataset.ndim)
 
 
 def read_hdf5(path: Path, dataset: str | None) -> RawImage:
     """A dataset of an HDF5 file, or a BigDataViewer HDF5 movie."""
     f = h5py.File(path, "r")
     try:
-        if _is_bdv(f) and (dataset is None or dataset not in f):
+        if is_bdv_h5(f) and not (dataset and isinstance(f.get(dataset), h5py.Dataset)):
             return read_bdv(f, path, dataset, _find_bdv_xml(path))
         key = dataset if dataset is not None else _only_h5_dataset(f, path)
         node = f.get(key)
@@ -242,12 +271,14 @@ def _only_h5_dataset(f: h5py.File, path: Path) -> str:
     )
 
 
-def _is_bdv(f: h5py.File) -> bool:
-    return "t00000" in f and any(k.startswith("s") and k[1:].isdigit() for k in f)
+def is_bdv_h5(f: h5py.File) -> bool:
+    """BigDataViewer layout: a first timepoint group and setup groups."""
+    keys = list(f)
+    return any(map(_BDV_TIMEPOINT.match, keys)) and any(map(_BDV_SETUP.match, keys))
 
 
 def _bdv_setup(f: h5py.File, path: Path, dataset: str | None) -> str:
-    setups = sorted(k for k in f if k.startswith("s") and k[1:].isdigit())
+    setups = sorted(k for k in f if _BDV_SETUP.match(k))
     if dataset is None:
         if len(setups) > 1:
             raise InvalidInputError(
@@ -291,11 +322,11 @@ def _bdv_loader_file(xml: Path) -> Path | None:
 def _find_bdv_xml(h5: Path) -> Path | None:
     """The BDV XML describing ``h5``: same stem first, then any sibling."""
     same = h5.with_suffix(".xml")
-    candidates = [same] + sorted(p for p in h5.parent.glob("*.xml") if p != same)
+    candidates = [same, *sorted(p for p in h5.parent.glob("*.xml") if p != same)]
     for xml in candidates[:_MAX_XML_SCAN]:
         try:
-            target = _bdv_loader_file(xml) if xml.is_file() else None
-        except Exception:  # an unrelated or broken XML is not ours to report
+            target = _bdv_loader_file(xml) if xml.is_file() and is_bdv_xml(xml) else None
+        except (OSError, ValueError, ParseError):  # a foreign XML is not ours to report
             continue
         if target is not None and target.name == h5.name:
             return xml
@@ -341,13 +372,12 @@ def read_tiff(path: Path, dataset: str | None) -> RawImage:
     """A TIFF series through tifffile's zarr store: pages are read on demand."""
     tf = tifffile.TiffFile(path)
     try:
-        index = int(dataset) if dataset is not None else 0
-        if not 0 <= index < len(tf.series):
+        index = int(dataset) if dataset is not None and dataset.isdigit() else 0
+        if dataset is not None and (not dataset.isdigit() or index >= len(tf.series)):
             raise InvalidInputError(f"no series '{dataset}' in {path} (has {len(tf.series)})")
         series = tf.series[index]
         array = da.from_zarr(zarr.open(series.aszarr(level=0), mode="r"))
-        axes = series.axes.replace("S", "C")
-        axes = axes if set(axes) <= set("TZCYX") else None
+        axes = _known_axes(series.axes.replace("S", "C"), array.ndim)
         return RawImage(array, axes, _tiff_voxel(tf), "tiff", dataset, tf)
     except BaseException:
         tf.close()
@@ -360,12 +390,11 @@ def _tiff_voxel(tf: tifffile.TiffFile) -> VoxelSize | None:
     meta = tf.imagej_metadata
     if not meta or "unit" not in meta:
         return None
-    page = tf.pages.first
-    xres, yres = page.tags.get("XResolution"), page.tags.get("YResolution")
-    if xres is None or yres is None:
+    tags = tf.pages.first.tags
+    res = [tags[k].value for k in ("YResolution", "XResolution") if k in tags]
+    if len(res) != 2 or not all(r[0] > 0 and r[1] > 0 for r in res):
         return None
-    x = xres.value[1] / xres.value[0]
-    y = yres.value[1] / yres.value[0]
+    y, x = (r[1] / r[0] for r in res)  # pixels per unit -> units per pixel
     return _voxel((float(meta.get("spacing", 1.0)), y, x), meta["unit"])
 
 
