@@ -121,7 +121,8 @@ def apply_camera(expected: np.ndarray, optics: Optics, rng: np.random.Generator)
         photons = rng.poisson(np.maximum(expected, 0.0) / optics.photon_gain)
         expected = photons.astype(np.float32) * np.float32(optics.photon_gain)
     if optics.read_noise > 0:
-        expected += rng.normal(0.0, optics.read_noise, size=expected.shape).astype(np.float32)
+        noise = rng.standard_normal(size=expected.shape, dtype=np.float32)
+        expected += np.float32(optics.read_noise) * noise
     return np.clip(np.rint(expected), 0, UINT16_MAX).astype(np.uint16)
 
 
