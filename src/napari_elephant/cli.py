@@ -134,8 +134,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from napari_elephant.core.io.geff_io import read_geff
     from napari_elephant.core.workspace import Workspace
 
-    fmt = _format_from(args.file, args.format)
     ws = Workspace.open(args.workspace)
+    fmt = _format_from(args.file, args.format)
     if fmt == "csv":
         report = import_csv(ws.graph, args.file)
     else:

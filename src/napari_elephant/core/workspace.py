@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import ValidationError
 
 import napari_elephant
-from napari_elephant.core.errors import WorkspaceError
+from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.geff_io import read_geff, write_geff
 from napari_elephant.core.io.image import ImageSource, open_image
@@ -111,9 +111,7 @@ class Workspace:
         except (KeyError, TypeError, ValidationError) as exc:
             msg = str(exc).splitlines()[0]
             raise WorkspaceError(f"{root / SETTINGS} has invalid settings: {msg}") from None
-        graph_path = _recover_graph(root)
-        graph = read_geff(graph_path) if graph_path.exists() else TrackingGraph()
-        return cls(root, image, voxel, params, graph)
+        return cls(root, image, voxel, params, _load_graph(root))
 
     # -------------------------------------------------------------- save
     def save(self) -> None:
@@ -224,6 +222,17 @@ def _recover_graph(root: Path) -> Path:
     if old.exists():
         shutil.rmtree(old)
     return final
+
+
+def _load_graph(root: Path) -> TrackingGraph:
+    """The saved graph (empty before the first save); a damaged one is an error."""
+    path = _recover_graph(root)
+    if not path.exists():
+        return TrackingGraph()
+    try:
+        return read_geff(path)
+    except InvalidInputError as exc:
+        raise WorkspaceError(f"the graph of workspace {root} is damaged: {exc}") from None
 
 
 def _read_settings(root: Path) -> dict[str, Any]:

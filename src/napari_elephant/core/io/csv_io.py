@@ -1,0 +1,389 @@
+"""The tracking graph as a CSV table: one nucleus per row, its parent by id.
+
+Columns written, in this order::
+
+    id,t,z,y,x,cov_zz,cov_zy,cov_zx,cov_yy,cov_yx,cov_xx,parent_id,status
+
+Positions in µm, covariance in µm² (upper triangle, see ``COV_KEYS``),
+``parent_id`` empty for none, ``status`` the nucleus' status.  Floats are
+written with ``repr`` so a round trip is exact.
+
+A CSV carries less than the graph: no origin (new nuclei get "predicted"
+when their status is predicted, "manual" otherwise), no tags, and no link
+status (a link takes its child's status).  GEFF keeps everything.
+
+Reading is lenient where it is safe: ``radius`` (µm) may replace the six
+covariance columns, ``parent_id`` and ``status`` (default accepted) may be
+absent, unknown columns are ignored.  Everything else is checked, and each
+error names the file and the row, counted like a spreadsheet (the header is
+row 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from napari_elephant.core.errors import GraphError, InvalidInputError
+from napari_elephant.core.graph import (
+    COV_KEYS,
+    AddLinks,
+    AddNuclei,
+    Compound,
+    Link,
+    Nucleus,
+    Origin,
+    Status,
+    TrackingGraph,
+    UpdateLinks,
+    UpdateNuclei,
+    six_to_cov,
+)
+from napari_elephant.core.graph.graph import gc_paused
+
+COV_COLUMNS = tuple(f"cov_{k}" for k in COV_KEYS)
+CSV_COLUMNS = ("id", "t", "z", "y", "x", *COV_COLUMNS, "parent_id", "status")
+REQUIRED_COLUMNS = ("id", "t", "z", "y", "x")
+
+
+@dataclass(frozen=True, slots=True)
+class CsvRow:
+    """One parsed and checked row: the nucleus it describes and its parent id."""
+
+    row: int
+    nucleus: Nucleus
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import changed (``updated`` counts nuclei whose values changed)."""
+
+    added: int = 0
+    updated: int = 0
+    links_added: int = 0
+    links_updated: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} nuclei added, {self.updated} updated, "
+            f"{self.links_added} links added, {self.links_updated} updated"
+        )
+
+
+# ------------------------------------------------------------------ writing
+def write_csv(graph: TrackingGraph, path: str | os.PathLike) -> None:
+    """Write every nucleus, sorted by (t, id), with its parent and status."""
+    path = Path(path)
+    try:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f, lineterminator="\n")
+            out.writerow(CSV_COLUMNS)
+            for n in sorted(graph.nuclei(), key=lambda n: (n.t, n.id)):
+                out.writerow(_row(n, graph.parent(n.id)))
+    except OSError as e:
+        raise InvalidInputError(f"cannot write CSV {path}: {e.strerror or e}") from None
+
+
+def _row(n: Nucleus, parent: int | None) -> tuple:
+    # csv writes a Python float as its repr, the shortest text that reads back exactly
+    numbers = [float(v) for v in (*n.center, *n.cov)]
+    return (int(n.id), int(n.t), *numbers, "" if parent is None else int(parent), n.status.value)
+
+
+# ------------------------------------------------------------------ reading
+def read_csv(path: str | os.PathLike) -> list[CsvRow]:
+    """Parse and check a CSV: values column by column, then ids and parents.
+
+    Parents that are not in the file are checked later, against the graph
+    the rows are imported into.
+    """
+    path = Path(path)
+    header, records = _records(path)
+    table = _Table(header, records, path)
+    ids, _ = table.integers("id")
+    t, _ = table.integers("t")
+    centers = np.stack([table.numbers(a)[0] for a in "zyx"], axis=1)
+    six = _covariances(table)
+    parents, has_parent = table.integers("parent_id", optional=True)
+    status = _statuses(table)
+    origin = [Origin.PREDICTED if s is Status.PREDICTED else Origin.MANUAL for s in status]
+    nuclei = map(Nucleus, ids.tolist(), t.tolist(), _tuples(centers), _tuples(six), status, origin)
+    parent_ids = [
+        p if h else None for p, h in zip(parents.tolist(), has_parent.tolist(), strict=True)
+    ]
+    rows = list(map(CsvRow, table.rows.tolist(), nuclei, parent_ids))
+    _check_rows(rows, path)
+    return rows
+
+
+def _records(path: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            records = list(csv.reader(f))
+    except FileNotFoundError:
+        raise InvalidInputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise InvalidInputError(f"{path}: cannot read as CSV ({e})") from None
+    if not records or not any(v.strip() for v in records[0]):
+        raise InvalidInputError(
+            f"{path}, row 1: empty file; expected a header with {', '.join(CSV_COLUMNS)}"
+        )
+    return [v.strip().lower() for v in records[0]], records[1:]
+
+
+class _Table:
+    """The cells of a CSV column by column, and the spreadsheet row of each record.
+
+    Columns are converted with numpy in one go (fast on 10⁵ rows); only when
+    a conversion fails are the cells looked at one by one to name the row.
+    """
+
+    def __init__(self, header: list[str], records: list[list[str]], path: Path) -> None:
+        self.path = path
+        self.index: dict[str, int] = {}
+        for i, name in enumerate(header):
+            self.index.setdefault(name, i)
+        self._require()
+        kept = [(row, r) for row, r in enumerate(records, start=2) if any(v.strip() for v in r)]
+        self.rows = np.array([row for row, _ in kept], dtype=np.int64)
+        self.records = [r for _, r in kept]
+        self.use_radius = not all(c in self.index for c in COV_COLUMNS)
+
+    def _require(self) -> None:
+        missing = [c for c in REQUIRED_COLUMNS if c not in self.index]
+        if "radius" not in self.index and not all(c in self.index for c in COV_COLUMNS):
+            missing += [c for c in COV_COLUMNS if c not in self.index]
+            missing[-1] += " (or radius)"
+        if missing:
+            raise self.fail(0, f"missing required column(s): {', '.join(missing)}", row=1)
+
+    def fail(self, i: int, message: str, row: int | None = None) -> InvalidInputError:
+        row = int(self.rows[i]) if row is None else row
+        return InvalidInputError(f"{self.path}, row {row}: {message}")
+
+    def text(self, name: str) -> np.ndarray:
+        """Stripped cells of a column ("" where the column or the cell is absent)."""
+        i = self.index.get(name)
+        cells = [r[i].strip() if i is not None and i < len(r) else "" for r in self.records]
+        return np.array(cells, dtype=str)
+
+    def numbers(self, name: str, optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Finite floats of a column, and where they are present."""
+        cells = self.text(name)
+        present = cells != ""
+        if not optional and not present.all():
+            raise self.fail(int(np.argmin(present)), f"column {name!r} is empty")
+        values = np.zeros(len(cells))
+        try:
+            values[present] = cells[present].astype(np.float64)
+        except ValueError:
+            i = next(i for i, c in enumerate(cells.tolist()) if c and not _is_number(c))
+            raise self.fail(i, f"column {name!r} is not a number: {str(cells[i])!r}") from None
+        if not np.isfinite(values).all():
+            i = int(np.argmin(np.isfinite(values)))
+            raise self.fail(i, f"column {name!r} is not a finite number: {str(cells[i])!r}")
+        return values, present
+
+    def integers(self, name: str, optional: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        values, present = self.numbers(name, optional)
+        bad = (values < 0) | (values != np.round(values))
+        if bad.any():
+            i = int(np.argmax(bad))
+            text = str(self.text(name)[i])
+            raise self.fail(i, f"column {name!r} must be a non-negative integer, got {text!r}")
+        return values.astype(np.int64), present
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _covariances(table: _Table) -> np.ndarray:
+    """(n, 6) µm², from the six columns or from radius; positive definite."""
+    if table.use_radius:
+        r, _ = table.numbers("radius")
+        if (r <= 0).any():
+            i = int(np.argmax(r <= 0))
+            raise table.fail(i, f"radius must be positive, got {str(table.text('radius')[i])!r}")
+        return np.outer(r * r, [1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
+    six = np.stack([table.numbers(c)[0] for c in COV_COLUMNS], axis=1)
+    ok = np.linalg.eigvalsh(six_to_cov(six))[:, 0] > 0 if len(six) else np.ones(0, bool)
+    if not ok.all():
+        raise table.fail(int(np.argmin(ok)), "covariance is not positive definite")
+    return six
+
+
+def _statuses(table: _Table) -> list[Status]:
+    """Status per row, accepted where the cell or the column is empty."""
+    cells = np.char.lower(table.text("status"))
+    uniq, inverse = np.unique(cells, return_inverse=True)
+    members: list[Status] = []
+    for k, text in enumerate(uniq.tolist()):
+        try:
+            members.append(Status(text) if text else Status.ACCEPTED)
+        except ValueError:
+            allowed = ", ".join(s.value for s in Status)
+            i = int(np.argmax(inverse == k))
+            raise table.fail(i, f"unknown status {text!r} (expected one of {allowed})") from None
+    return [members[k] for k in inverse.ravel().tolist()]
+
+
+def _tuples(a: np.ndarray) -> list[tuple[float, ...]]:
+    """Rows of a 2D array as tuples of Python floats."""
+    return list(zip(*a.T.tolist(), strict=True)) if len(a) else []
+
+
+def _check_rows(rows: list[CsvRow], path: Path) -> None:
+    """Ids unique; parents in the file earlier in time; at most two children."""
+    by_id: dict[int, CsvRow] = {}
+    for r in rows:
+        first = by_id.setdefault(r.nucleus.id, r)
+        if first is not r:
+            raise InvalidInputError(
+                f"{path}, row {r.row}: duplicate id {r.nucleus.id} (first on row {first.row})"
+            )
+    children: Counter[int] = Counter()
+    for r in rows:
+        if r.parent_id is None:
+            continue
+        parent = by_id.get(r.parent_id)
+        if parent is not None and parent.nucleus.t >= r.nucleus.t:
+            raise InvalidInputError(
+                f"{path}, row {r.row}: parent {r.parent_id} is at t={parent.nucleus.t}, "
+                f"not earlier than t={r.nucleus.t}"
+            )
+        children[r.parent_id] += 1
+        if children[r.parent_id] > 2:
+            raise InvalidInputError(
+                f"{path}, row {r.row}: nucleus {r.parent_id} would have more than two children"
+            )
+
+
+# ------------------------------------------------------------------ importing
+@dataclass
+class _Plan:
+    """The edits an import makes, worked out and checked before any is applied."""
+
+    added: list[Nucleus]
+    before: list[Nucleus]
+    after: list[Nucleus]
+    new_links: list[Link]
+    links_before: list[Link]
+    links_after: list[Link]
+    children: Counter[int]
+
+    def actions(self, name: str) -> Compound:
+        parts = (
+            AddNuclei(tuple(self.added), name=name) if self.added else None,
+            UpdateNuclei(tuple(self.before), tuple(self.after), name=name) if self.after else None,
+            AddLinks(tuple(self.new_links), name=name) if self.new_links else None,
+            UpdateLinks(tuple(self.links_before), tuple(self.links_after), name=name)
+            if self.links_after
+            else None,
+        )
+        return Compound(tuple(p for p in parts if p is not None), name=name)
+
+    def report(self) -> ImportReport:
+        return ImportReport(
+            len(self.added), len(self.after), len(self.new_links), len(self.links_after)
+        )
+
+
+def import_csv(graph: TrackingGraph, path: str | os.PathLike) -> ImportReport:
+    """Merge a CSV into a graph as one undoable step.
+
+    A row whose id exists updates that nucleus' centre, covariance and status
+    (its timepoint must match); a ``parent_id`` adds the link with the child's
+    status, or updates the status of an existing one.  Links already in the
+    graph are never removed.  New nuclei get origin "predicted" when their
+    status is predicted, "manual" otherwise.
+    """
+    path = Path(path)
+    with gc_paused():
+        plan = _plan_import(graph, read_csv(path), path)
+    action = plan.actions(f"import {path.name}")
+    if action.actions:
+        try:
+            graph.apply(action)
+        except GraphError as e:  # the compound has rolled itself back
+            raise InvalidInputError(f"{path}: {e}") from None
+    return plan.report()
+
+
+def load_csv(path: str | os.PathLike) -> TrackingGraph:
+    """A fresh graph from a CSV (no undo history), for the reader and evaluation."""
+    path = Path(path)
+    with gc_paused():
+        plan = _plan_import(TrackingGraph(), read_csv(path), path)
+        try:
+            return TrackingGraph.from_records(plan.added, plan.new_links)
+        except GraphError as e:
+            raise InvalidInputError(f"{path}: {e}") from None
+
+
+def _plan_import(graph: TrackingGraph, rows: list[CsvRow], path: Path) -> _Plan:
+    plan = _Plan([], [], [], [], [], [], Counter())
+    for r in rows:
+        _plan_nucleus(graph, r, plan, path)
+    in_file = {r.nucleus.id: r.nucleus for r in rows}
+    for r in rows:
+        if r.parent_id is not None:
+            _plan_link(graph, r, in_file, plan, path)
+    return plan
+
+
+def _plan_nucleus(graph: TrackingGraph, r: CsvRow, plan: _Plan, path: Path) -> None:
+    n = r.nucleus
+    if n.id not in graph:
+        plan.added.append(n)
+        return
+    old = graph.nucleus(n.id)
+    if old.t != n.t:
+        raise InvalidInputError(
+            f"{path}, row {r.row}: nucleus {n.id} exists at t={old.t}, not t={n.t}"
+        )
+    new = old.with_(center=n.center, cov=n.cov, status=n.status)
+    if new != old:
+        plan.before.append(old)
+        plan.after.append(new)
+
+
+def _plan_link(
+    graph: TrackingGraph, r: CsvRow, in_file: dict[int, Nucleus], plan: _Plan, path: Path
+) -> None:
+    p, c = r.parent_id, r.nucleus.id
+    assert p is not None
+
+    def fail(message: str) -> InvalidInputError:
+        return InvalidInputError(f"{path}, row {r.row}: {message}")
+
+    if p not in in_file and p not in graph:
+        raise fail(f"parent {p} is neither in the file nor in the graph")
+    parent_t = in_file[p].t if p in in_file else graph.nucleus(p).t
+    if parent_t >= r.nucleus.t:
+        raise fail(f"parent {p} is at t={parent_t}, not earlier than t={r.nucleus.t}")
+    link = Link(p, c, r.nucleus.status)
+    if graph.has_link(p, c):
+        old = graph.link(p, c)
+        if old != link:
+            plan.links_before.append(old)
+            plan.links_after.append(link)
+        return
+    current = graph.parent(c) if c in graph else None
+    if current is not None:
+        raise fail(f"nucleus {c} already has parent {current} in the graph; unlink it first")
+    n_children = (len(graph.children(p)) if p in graph else 0) + plan.children[p]
+    if n_children >= 2:
+        raise fail(f"nucleus {p} would have more than two children")
+    plan.children[p] += 1
+    plan.new_links.append(link)

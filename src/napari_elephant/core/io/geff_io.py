@@ -1,0 +1,457 @@
+"""The tracking graph as GEFF, the community graph exchange format (zarr).
+
+What we write (geff 1.3 array API, zarr format 2 by default, as geff does):
+
+- ``nodes/ids`` (uint64) and ``edges/ids`` (parent, child), a directed graph;
+- node props ``t`` (int64, axis type ``time``, unit ``frame``) and ``z``, ``y``,
+  ``x`` (float64, axis type ``space``, unit ``micrometer``);
+- ``covariance3d``: the ellipsoid, values of shape (N, 3, 3) in µm², axes in
+  the order of the spatial axes (z, y, x), named by the metadata field
+  ``ellipsoid`` as the geff specification asks;
+- ``status`` and ``origin`` (str) and, when any nucleus has tags, ``tags``
+  (str, the sorted tags joined by commas: geff stores no lists of strings);
+- edge prop ``status`` (str);
+- ``extra["napari_elephant"] = {"format_version": 1, "next_id": ...}`` so that
+  ids of deleted nuclei are never handed out again after a reload.
+
+Reading accepts any valid GEFF with a time axis and 2 or 3 spatial axes, see
+:func:`read_geff` for how missing pieces are filled in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from enum import Enum
+from itertools import starmap
+from pathlib import Path
+
+import numpy as np
+import zarr
+from geff import GeffReader
+from geff.core_io import write_arrays
+from geff_spec import Axis, DisplayHint, GeffMetadata, PropMetadata
+
+from napari_elephant.core.errors import GraphError, InvalidInputError
+from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph, six_to_cov
+from napari_elephant.core.graph.graph import gc_paused
+
+DEFAULT_RADIUS_UM = 3.0
+"""Radius (µm) given to nuclei of a GEFF that has neither ellipsoids nor spheres."""
+
+COVARIANCE_PROP = "covariance3d"
+EXTRA_KEY = "napari_elephant"
+FORMAT_VERSION = 1
+_TRIU = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
+_SPATIAL = ("z", "y", "x")
+# Length units of the OME-NGFF list that tracking data plausibly uses, in µm.
+_LENGTH_UM = {
+    "angstrom": 1e-4,
+    "picometer": 1e-6,
+    "nanometer": 1e-3,
+    "micrometer": 1.0,
+    "millimeter": 1e3,
+    "centimeter": 1e4,
+    "meter": 1e6,
+}
+
+
+def is_geff(path: str | os.PathLike) -> bool:
+    """True when ``path`` is a zarr group carrying geff metadata (cheap, never raises)."""
+    p = Path(path)
+    if not (p / ".zattrs").is_file() and not (p / "zarr.json").is_file():
+        return False
+    try:
+        return "geff" in zarr.open_group(str(p), mode="r").attrs
+    except Exception:  # any unreadable store is simply "not a geff"
+        return False
+
+
+# ------------------------------------------------------------------ writing
+def write_geff(
+    graph: TrackingGraph,
+    path: str | os.PathLike,
+    *,
+    zarr_format: int = 2,
+    overwrite: bool = False,
+) -> None:
+    """Write the graph as a GEFF folder (zarr format 2 by default, like geff).
+
+    The new store is written next to ``path`` and renamed into place, so an
+    interrupted save never leaves a half-written graph behind.  With
+    ``zarr_format=3`` zarr-python warns that our fixed-width string arrays
+    have no stable v3 specification yet; format 2 has none of that.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InvalidInputError(f"{path} already exists; pass overwrite=True to replace it")
+    if path.exists() and not is_geff(path):
+        raise InvalidInputError(f"{path} exists and is not a GEFF; refusing to replace it")
+    tmp = path.with_name(f".{path.name}.writing-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _write_store(graph, tmp, zarr_format)
+        _swap_into_place(tmp, path)
+    except OSError as e:
+        raise InvalidInputError(f"cannot write GEFF {path}: {e}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_into_place(tmp: Path, path: Path) -> None:
+    old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_store(graph: TrackingGraph, store: Path, zarr_format: int) -> None:
+    nuclei = list(graph.nuclei())
+    links = list(graph.links())
+    node_ids = np.array([n.id for n in nuclei], dtype=np.int64)
+    if node_ids.size and node_ids.min() < 0:
+        raise InvalidInputError("GEFF cannot store negative nucleus ids")
+    edge_ids = np.array([(lk.parent, lk.child) for lk in links], dtype=np.uint64).reshape(-1, 2)
+    edge_props = {"status": _prop(np.array([lk.status.value for lk in links], dtype=str))}
+    node_props = _node_props(nuclei)
+    write_arrays(
+        str(store),
+        node_ids.astype(np.uint64),
+        node_props,
+        edge_ids,
+        edge_props,
+        _metadata(graph, with_tags="tags" in node_props),
+        zarr_format=zarr_format,  # type: ignore[arg-type]
+        structure_validation=False,  # we built it; validation would re-read every array
+    )
+
+
+def _prop(values: np.ndarray) -> dict:
+    return {"values": values, "missing": None}
+
+
+def _node_props(nuclei: list[Nucleus]) -> dict[str, dict]:
+    """Column arrays of the nuclei, built in one pass over the records."""
+    n = len(nuclei)
+    centers = np.array([nu.center for nu in nuclei], dtype=np.float64).reshape(n, 3)
+    six = np.array([nu.cov for nu in nuclei], dtype=np.float64).reshape(n, 6)
+    props = {
+        "t": _prop(np.array([nu.t for nu in nuclei], dtype=np.int64)),
+        **{axis: _prop(centers[:, i].copy()) for i, axis in enumerate(_SPATIAL)},
+        COVARIANCE_PROP: _prop(six_to_cov(six)),
+        "status": _prop(np.array([nu.status.value for nu in nuclei], dtype=str)),
+        "origin": _prop(np.array([nu.origin.value for nu in nuclei], dtype=str)),
+    }
+    if any(nu.tags for nu in nuclei):
+        props["tags"] = _prop(np.array([",".join(sorted(nu.tags)) for nu in nuclei], dtype=str))
+    return props
+
+
+def _metadata(graph: TrackingGraph, with_tags: bool) -> GeffMetadata:
+    axes = [Axis(name="t", type="time", unit="frame")]
+    axes += [Axis(name=a, type="space", unit="micrometer") for a in _SPATIAL]
+    described = {
+        COVARIANCE_PROP: ("float64", "micrometer**2", "ellipsoid covariance (z, y, x)"),
+        "status": ("str", None, "predicted, accepted or rejected"),
+        "origin": ("str", None, "manual or predicted"),
+    }
+    if with_tags:
+        described["tags"] = ("str", None, "tags joined by commas")
+    props = {
+        name: PropMetadata(identifier=name, dtype=dtype, unit=unit, description=text)
+        for name, (dtype, unit, text) in described.items()
+    }
+    return GeffMetadata(
+        directed=True,
+        axes=axes,
+        node_props_metadata=props,
+        edge_props_metadata={},
+        ellipsoid=COVARIANCE_PROP,
+        display_hints=DisplayHint(
+            display_horizontal="x", display_vertical="y", display_depth="z", display_time="t"
+        ),
+        extra={EXTRA_KEY: {"format_version": FORMAT_VERSION, "next_id": graph.next_id}},
+    )
+
+
+# ------------------------------------------------------------------ reading
+def read_geff(path: str | os.PathLike) -> TrackingGraph:
+    """Load a GEFF written by us or by another tool.
+
+    - Positions come from the axes metadata: the ``time`` axis (whole frame
+      numbers) and 2 or 3 ``space`` axes.  Spatial axes named z/y/x are matched
+      by name, others are taken in file order as (z,) y, x; 2D graphs get z = 0.
+      Without axes metadata, properties named t, z, y, x are used.
+    - Lengths become µm: an axis ``scale`` (with ``scaled_unit``) is applied,
+      nanometer and other length units are converted, absent or unknown units
+      (pixel included) count as µm.
+    - Shape: the ``ellipsoid`` property, else the ``sphere`` property or one
+      named ``radius``, else a sphere of :data:`DEFAULT_RADIUS_UM`.  A 2D
+      ellipse gets a z variance equal to the mean of its y and x variances.
+    - Missing ``status`` means accepted, missing ``origin`` means manual.
+    - Node ids are kept: the geff specification makes them integers, so no
+      remapping is ever needed.  Undirected graphs are oriented forward in time.
+
+    Anything we cannot use, or a graph that breaks our invariants (two
+    parents, more than two children, a link that does not go forward in
+    time), raises :class:`InvalidInputError` naming the path and the nodes.
+    """
+    path = Path(path)
+    mem = _load(path)
+    meta, props = mem["metadata"], mem["node_props"]
+    ids = _node_ids(mem["node_ids"], path)
+    t_axis, space, order = _find_axes(meta, props, path)
+    t = _frames(props[t_axis.name]["values"], ids, path)
+    scales = [_to_um(ax) for ax in space]
+    centers = np.zeros((len(ids), 3))
+    for col, k in enumerate(order, start=3 - len(order)):
+        factor, offset = scales[k]
+        centers[:, col] = np.asarray(props[space[k].name]["values"], np.float64) * factor + offset
+    factors = np.array([scales[k][0] for k in order])
+    cov = _covariances(meta, props, factors, order, len(ids), path)
+    _check_shapes(ids, centers, cov, path)
+    with gc_paused():
+        nuclei = _nuclei(ids, t, centers, cov, props, path)
+        links = _links(mem, ids, t, path)
+    return _build(nuclei, links, _saved_next_id(meta), path)
+
+
+def _load(path: Path) -> dict:
+    """The arrays we need, in memory; any geff/zarr failure becomes one line."""
+    if not path.exists():
+        raise InvalidInputError(f"{path}: no such file or folder")
+    if not is_geff(path):
+        raise InvalidInputError(f"{path} is not a GEFF (no zarr group with 'geff' metadata)")
+    try:
+        reader = GeffReader(str(path), validate=True)
+        meta = reader.metadata
+        wanted = {"t", *_SPATIAL, "radius", "status", "origin", "tags"}
+        wanted |= {ax.name for ax in meta.axes or ()} | {meta.ellipsoid, meta.sphere}
+        reader.read_node_props([n for n in reader.node_prop_names if n in wanted])
+        reader.read_edge_props([n for n in reader.edge_prop_names if n == "status"])
+        return dict(reader.build())
+    except Exception as e:  # pydantic, zarr, geff and OS errors alike
+        lines = str(e).strip().splitlines() or [type(e).__name__]
+        raise InvalidInputError(f"{path} is not a valid GEFF: {lines[0]}") from None
+
+
+def _node_ids(raw: np.ndarray, path: Path) -> np.ndarray:
+    ids = np.asarray(raw)
+    if ids.size and ids.max() > np.iinfo(np.int64).max:
+        raise InvalidInputError(f"{path}: node ids above 2**63 are not supported")
+    ids = ids.astype(np.int64)
+    uniq, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise InvalidInputError(f"{path}: node id {uniq[counts > 1][0]} appears twice")
+    return ids
+
+
+def _find_axes(meta: GeffMetadata, props: dict, path: Path) -> tuple[Axis, list[Axis], list[int]]:
+    """The time axis, the spatial axes in file order, and their (z,) y, x order."""
+    axes = list(meta.axes or ())
+    if not axes:  # no axes metadata: fall back on conventional names
+        axes = [Axis(name="t", type="time")] + [Axis(name=a, type="space") for a in _SPATIAL]
+        axes = [ax for ax in axes if ax.name in props]
+    # Axes without a type (allowed by the spec) are recognised by their usual names.
+    times = [ax for ax in axes if ax.type == "time"] or [ax for ax in axes if ax.name == "t"]
+    space = [ax for ax in axes if ax.type == "space"] or [ax for ax in axes if ax.name in _SPATIAL]
+    if len(times) != 1 or len(space) not in (2, 3):
+        raise InvalidInputError(
+            f"{path}: need one time axis and 2 or 3 space axes, found "
+            f"{len(times)} and {len(space)}"
+        )
+    names = [ax.name.lower() for ax in space]
+    wanted = list(_SPATIAL[3 - len(space) :])
+    order = [names.index(a) for a in wanted] if sorted(names) == sorted(wanted) else None
+    return times[0], space, order or list(range(len(space)))
+
+
+def _to_um(axis: Axis) -> tuple[float, float]:
+    """(factor, offset) turning an axis' stored values into micrometres."""
+    if axis.scale is not None:
+        unit = _LENGTH_UM.get(str(axis.scaled_unit), 1.0)
+        return axis.scale * unit, (axis.offset or 0.0) * unit
+    return _LENGTH_UM.get(str(axis.unit), 1.0), 0.0
+
+
+def _frames(values: np.ndarray, ids: np.ndarray, path: Path) -> np.ndarray:
+    t = np.asarray(values)
+    if t.dtype.kind == "f":
+        bad = ~np.isfinite(t) | (t != np.round(t))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InvalidInputError(f"{path}: node {ids[i]} has a non-integer time {t[i]}")
+    t = t.astype(np.int64)
+    if (t < 0).any():
+        i = int(np.argmax(t < 0))
+        raise InvalidInputError(f"{path}: node {ids[i]} has a negative time {t[i]}")
+    return t
+
+
+def _covariances(
+    meta: GeffMetadata, props: dict, factors: np.ndarray, order: list[int], n: int, path: Path
+) -> np.ndarray:
+    """(n, 3, 3) µm²: ellipsoid where given, else sphere radius, else the default."""
+    cov = np.broadcast_to(np.eye(3) * DEFAULT_RADIUS_UM**2, (n, 3, 3)).copy()
+    radius_name = meta.sphere or "radius"
+    if radius_name in props:
+        r, have = _present(props[radius_name])
+        have &= np.asarray(r, np.float64) > 0
+        r_um = np.asarray(r, np.float64) * float(np.prod(factors) ** (1 / len(factors)))
+        cov[have] = np.eye(3) * (r_um[have] ** 2)[:, None, None]
+    if meta.ellipsoid in props:
+        vals, have = _present(props[meta.ellipsoid])
+        vals = np.asarray(vals, np.float64)
+        d = len(order)
+        if vals.shape[1:] != (d, d):
+            raise InvalidInputError(f"{path}: ellipsoid values must be {d}×{d} per node")
+        m = vals[:, order][:, :, order] * np.outer(factors, factors)
+        cov[have, 3 - d :, 3 - d :] = m[have]
+        if d == 2:
+            cov[have, 0, 0] = (m[have, 0, 0] + m[have, 1, 1]) / 2
+    return cov
+
+
+def _present(prop: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Values and a mask of the nodes that have them."""
+    values = np.asarray(prop["values"])
+    missing = prop.get("missing")
+    have = np.ones(len(values), bool) if missing is None else ~np.asarray(missing, bool)
+    return values, have
+
+
+def _check_shapes(ids: np.ndarray, centers: np.ndarray, cov: np.ndarray, path: Path) -> None:
+    ok = np.isfinite(centers).all(axis=1) & np.isfinite(cov).all(axis=(1, 2))
+    if ok.all():
+        sym = (cov + cov.transpose(0, 2, 1)) / 2
+        ok = np.linalg.eigvalsh(sym)[:, 0] > 0
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise InvalidInputError(
+            f"{path}: node {ids[i]} has a non-finite position or a covariance that is not "
+            "positive definite"
+        )
+
+
+def _nuclei(
+    ids: np.ndarray, t: np.ndarray, centers: np.ndarray, cov: np.ndarray, props: dict, path: Path
+) -> list[Nucleus]:
+    """Nucleus records straight from validated columns (no per-record checks)."""
+
+    def where(i: int) -> str:
+        return f"node {ids[i]}"
+
+    status = _enum_column(props.get("status"), Status, Status.ACCEPTED, len(ids), where, path)
+    origin = _enum_column(props.get("origin"), Origin, Origin.MANUAL, len(ids), where, path)
+    tags = _tags(props.get("tags"), len(ids))
+    six = cov[:, _TRIU[0], _TRIU[1]]
+    columns = (ids.tolist(), t.tolist(), _tuples(centers), _tuples(six), status, origin, tags)
+    return list(starmap(Nucleus, zip(*columns, strict=True)))
+
+
+def _tuples(a: np.ndarray) -> list[tuple[float, ...]]:
+    """Rows of a 2D array as tuples of Python floats (zip builds them in C)."""
+    return list(zip(*a.T.tolist(), strict=True)) if len(a) else []
+
+
+def _strings(prop: dict) -> tuple[np.ndarray, np.ndarray]:
+    values, have = _present(prop)
+    if values.dtype == object:  # a string stored as a variable-length array of characters
+        values = np.array(["".join(map(str, np.ravel(v))) for v in values], dtype=str)
+    return values.astype(str), have
+
+
+def _enum_column(
+    prop: dict | None,
+    kind: type[Enum],
+    default: Enum,
+    n: int,
+    where: Callable[[int], str],
+    path: Path,
+) -> list:
+    """A Status/Origin per node or edge, the default where the property is missing."""
+    if prop is None:
+        return [default] * n
+    values, have = _strings(prop)
+    values = np.where(have, values, default.value)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    lookup = {e.value: e for e in kind}
+    members = np.empty(len(uniq), dtype=object)
+    for k, v in enumerate(uniq.tolist()):
+        members[k] = lookup.get(v.strip().lower())
+        if members[k] is None:
+            raise InvalidInputError(
+                f"{path}: {where(int(np.argmax(inverse == k)))} has unknown "
+                f"{kind.__name__.lower()} {v!r} (expected one of {', '.join(lookup)})"
+            )
+    return members[inverse.ravel()].tolist()
+
+
+def _tags(prop: dict | None, n: int) -> list[frozenset[str]]:
+    if prop is None:
+        return [frozenset()] * n
+    values, have = _strings(prop)
+    return [
+        frozenset(t for t in v.split(",") if t) if h else frozenset()
+        for v, h in zip(values, have.tolist(), strict=True)
+    ]
+
+
+def _links(mem: dict, ids: np.ndarray, t: np.ndarray, path: Path) -> list[Link]:
+    """Links oriented parent → child, checked against our invariants."""
+    edges = np.asarray(mem["edge_ids"]).astype(np.int64).reshape(-1, 2)
+    sorter = np.argsort(ids)
+    pos = sorter[np.searchsorted(ids, edges, sorter=sorter).clip(0, max(len(ids) - 1, 0))]
+    known = (ids[pos] == edges) if len(ids) else np.zeros_like(edges, bool)
+    if not known.all():
+        p, c = edges[int(np.argmin(known.all(axis=1)))]
+        raise InvalidInputError(f"{path}: link {p} → {c} refers to a node that does not exist")
+    tp, tc = t[pos[:, 0]], t[pos[:, 1]]
+    if not mem["metadata"].directed:
+        flip = tp > tc
+        edges[flip] = edges[flip][:, ::-1]
+        tp, tc = np.minimum(tp, tc), np.maximum(tp, tc)
+    if (tc <= tp).any():
+        i = int(np.argmax(tc <= tp))
+        raise InvalidInputError(
+            f"{path}: link {edges[i, 0]} → {edges[i, 1]} does not go forward in time "
+            f"(t {tp[i]} → {tc[i]})"
+        )
+    _check_degrees(edges, path)
+
+    def where(i: int) -> str:
+        return f"link {edges[i, 0]} → {edges[i, 1]}"
+
+    prop = mem["edge_props"].get("status")
+    status = _enum_column(prop, Status, Status.ACCEPTED, len(edges), where, path)
+    return list(
+        starmap(Link, zip(edges[:, 0].tolist(), edges[:, 1].tolist(), status, strict=True))
+    )
+
+
+def _check_degrees(edges: np.ndarray, path: Path) -> None:
+    children, n_parents = np.unique(edges[:, 1], return_counts=True)
+    if (n_parents > 1).any():
+        raise InvalidInputError(f"{path}: nucleus {children[n_parents > 1][0]} has two parents")
+    parents, n_children = np.unique(edges[:, 0], return_counts=True)
+    if (n_children > 2).any():
+        raise InvalidInputError(
+            f"{path}: nucleus {parents[n_children > 2][0]} has more than two children"
+        )
+
+
+def _build(nuclei: list[Nucleus], links: list[Link], next_id: int, path: Path) -> TrackingGraph:
+    try:
+        return TrackingGraph.from_records(nuclei, links, next_id)
+    except GraphError as e:
+        raise InvalidInputError(f"{path}: {e}") from None
+
+
+def _saved_next_id(meta: GeffMetadata) -> int:
+    """Our saved id counter, so ids of nuclei deleted before the save stay retired."""
+    ours = meta.extra.get(EXTRA_KEY)
+    if isinstance(ours, dict) and isinstance(ours.get("next_id"), int):
+        return ours["next_id"]
+    return 1

@@ -1,0 +1,171 @@
+"""Workspaces: create, reopen, atomic saves, crash recovery, format versions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_elephant.core import workspace as wsmod
+from napari_elephant.core.errors import WorkspaceError
+from napari_elephant.core.io.image import write_ome_zarr
+from napari_elephant.core.units import VoxelSize
+from napari_elephant.core.workspace import GRAPH, SETTINGS, Workspace, is_workspace
+
+
+@pytest.fixture
+def movie(tmp_path) -> Path:
+    data = np.arange(2 * 3 * 8 * 8, dtype=np.uint16).reshape(2, 3, 8, 8)
+    return write_ome_zarr(tmp_path / "data" / "movie.ome.zarr", data, VoxelSize(2, 0.5, 0.5))
+
+
+@pytest.fixture
+def ws(tmp_path, movie) -> Workspace:
+    ws = Workspace.create(tmp_path / "embryo.elephant", movie)
+    a = ws.graph.add_nucleus(0, (2, 2, 2), radius=1.5)
+    b = ws.graph.add_nucleus(1, (2, 2, 3), radius=1.5, status="predicted")
+    ws.graph.add_link(a, b)
+    ws.save_graph()
+    return ws
+
+
+def graph_state(ws: Workspace) -> tuple:
+    g = ws.graph
+    return sorted(g.nuclei(), key=lambda n: n.id), sorted(g.links(), key=lambda lk: lk.key)
+
+
+def test_create_reads_voxel_size_and_reopens_identically(ws, movie):
+    again = Workspace.open(ws.path)
+    assert again.voxel_size == VoxelSize(2, 0.5, 0.5)
+    assert graph_state(again) == graph_state(ws)
+    assert again.open_image().data.shape == (2, 3, 8, 8)
+    assert is_workspace(ws.path) and not is_workspace(movie)
+
+
+def test_parameters_are_saved_and_validated(ws):
+    ws.params.detection.center_ratio = 0.3
+    ws.save_settings()
+    assert Workspace.open(ws.path).params.detection.center_ratio == 0.3
+    data = json.loads((ws.path / SETTINGS).read_text())
+    data["parameters"]["detection"]["center_ratio"] = 7
+    (ws.path / SETTINGS).write_text(json.dumps(data))
+    with pytest.raises(WorkspaceError, match="invalid settings"):
+        Workspace.open(ws.path)
+
+
+def test_image_path_is_relative_so_project_folders_can_move(ws, tmp_path):
+    assert not Path(ws.image.path).is_absolute()
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(ws.path, moved / ws.path.name)
+    shutil.move(tmp_path / "data", moved / "data")
+    again = Workspace.open(moved / ws.path.name)
+    assert again.open_image().n_timepoints == 2
+
+
+def test_missing_image_still_opens_the_graph_and_says_where(ws, tmp_path):
+    shutil.rmtree(tmp_path / "data")
+    again = Workspace.open(ws.path)
+    assert len(again.graph) == 2
+    with pytest.raises(WorkspaceError, match="missing"):
+        again.open_image()
+
+
+def test_image_without_voxel_size_needs_one(tmp_path):
+    import zarr
+
+    zarr.create_array(tmp_path / "plain.zarr", shape=(2, 3, 8, 8), dtype="uint16")
+    with pytest.raises(WorkspaceError, match="voxel size"):
+        Workspace.create(tmp_path / "a.elephant", tmp_path / "plain.zarr")
+    ws = Workspace.create(tmp_path / "a.elephant", tmp_path / "plain.zarr", voxel_size=VoxelSize())
+    assert ws.voxel_size == VoxelSize(1, 1, 1)
+
+
+def test_create_refuses_to_overwrite(ws, movie):
+    with pytest.raises(WorkspaceError, match="already holds"):
+        Workspace.create(ws.path, movie)
+
+
+def test_crash_while_writing_the_graph_keeps_the_old_one(ws, monkeypatch):
+    before = graph_state(ws)
+    ws.graph.add_nucleus(1, (5, 5, 5), radius=1)
+
+    def die(graph, path, **kw):
+        Path(path).mkdir()
+        (Path(path) / "half").write_text("x")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(wsmod, "write_geff", die)
+    with pytest.raises(OSError):
+        ws.save_graph()
+    monkeypatch.undo()
+    again = Workspace.open(ws.path)
+    assert graph_state(again) == before
+    assert not (ws.path / (GRAPH + ".tmp")).exists()
+
+
+def test_crash_between_the_two_renames_recovers_the_new_graph(ws):
+    ws.graph.add_nucleus(1, (5, 5, 5), radius=1)
+    expected = graph_state(ws)
+    final, tmp, old = wsmod._graph_paths(ws.path)
+    wsmod.write_geff(ws.graph, tmp)
+    final.rename(old)  # ... and the process dies here
+    again = Workspace.open(ws.path)
+    assert graph_state(again) == expected
+    assert final.exists() and not tmp.exists() and not old.exists()
+
+
+def test_crash_after_moving_old_aside_without_tmp_recovers_old(ws):
+    expected = graph_state(ws)
+    final, _, old = wsmod._graph_paths(ws.path)
+    final.rename(old)
+    assert graph_state(Workspace.open(ws.path)) == expected
+
+
+def test_corrupted_settings_give_one_line_and_touch_nothing(ws):
+    (ws.path / SETTINGS).write_text("{ not json")
+    listing = sorted(p.name for p in ws.path.iterdir())
+    with pytest.raises(WorkspaceError, match="corrupted") as err:
+        Workspace.open(ws.path)
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in ws.path.iterdir()) == listing
+
+
+def test_corrupted_graph_is_an_error_not_an_empty_graph(ws):
+    shutil.rmtree(ws.path / GRAPH / "nodes")
+    with pytest.raises(WorkspaceError, match="graph"):
+        Workspace.open(ws.path)
+
+
+def test_newer_format_asks_for_an_upgrade(ws):
+    data = json.loads((ws.path / SETTINGS).read_text())
+    data["format_version"] = wsmod.FORMAT_VERSION + 1
+    (ws.path / SETTINGS).write_text(json.dumps(data))
+    with pytest.raises(WorkspaceError, match="upgrade"):
+        Workspace.open(ws.path)
+
+
+def test_older_format_is_migrated_forward(ws, monkeypatch):
+    data = json.loads((ws.path / SETTINGS).read_text())
+    data["format_version"] = 0
+    data["voxel"] = data.pop("voxel_size")  # what a hypothetical v0 called it
+    (ws.path / SETTINGS).write_text(json.dumps(data))
+    with pytest.raises(WorkspaceError, match="cannot be upgraded"):
+        Workspace.open(ws.path)
+
+    def v0_to_v1(d: dict) -> dict:
+        d["voxel_size"] = d.pop("voxel")
+        return d
+
+    monkeypatch.setitem(wsmod.MIGRATIONS, 0, v0_to_v1)
+    assert Workspace.open(ws.path).voxel_size == VoxelSize(2, 0.5, 0.5)
+
+
+def test_not_a_workspace(tmp_path):
+    with pytest.raises(WorkspaceError, match="no workspace"):
+        Workspace.open(tmp_path / "nothing")
+    with pytest.raises(WorkspaceError, match="not a workspace"):
+        Workspace.open(tmp_path)
