@@ -110,7 +110,7 @@ def test_events_fire_for_each_kind_of_change(division):
 
 
 def test_delete_takes_links_and_undo_restores_them(division):
-    g, m, a, b = division
+    g, m, a, _ = division
     before = snapshot(g)
     g.remove_nuclei([m])
     assert len(g) == 2 and g.n_links == 0
@@ -144,7 +144,7 @@ def test_every_edit_round_trips_through_undo_redo(division, edit):
 
 
 def test_batch_is_one_undo_step_and_rolls_back_on_error(division):
-    g, m, a, b = division
+    g, m, a, _ = division
     before = snapshot(g)
     with g.batch("merge"):
         g.add_nucleus(2, (0, 0, 0), radius=1)
@@ -172,3 +172,21 @@ def test_update_refuses_unknown_fields(division):
     g, _, a, _ = division
     with pytest.raises(GraphError, match="cannot change"):
         g.update_nucleus(a, t=5)
+
+
+def test_records_built_directly_store_enums():
+    from napari_elephant.core.graph import Nucleus, Origin
+
+    g = TrackingGraph.from_records(
+        [
+            Nucleus(1, 0, (0, 0, 0), (1, 0, 0, 1, 0, 1), "predicted", "predicted"),
+            Nucleus(2, 1, (0, 0, 0), (1, 0, 0, 1, 0, 1)),
+        ],
+        [Link(1, 2, "rejected")],
+        next_id=10,
+    )
+    assert g.nucleus(1).status is Status.PREDICTED and g.nucleus(1).origin is Origin.PREDICTED
+    assert g.link(1, 2).status is Status.REJECTED
+    assert g.new_id() == 10
+    with pytest.raises(GraphError, match="unknown status"):
+        Link(1, 2, "maybe")

@@ -6,7 +6,9 @@ import os
 import shutil
 from pathlib import Path
 
+from napari_elephant.core.graph import Nucleus
 from napari_elephant.core.sample import write_sample
+from napari_elephant.core.synthetic import SyntheticMovie
 from napari_elephant.core.workspace import Workspace, is_workspace
 
 N_SEED_ANNOTATIONS = 5
@@ -33,9 +35,16 @@ def demo_workspace(
         shutil.rmtree(root)
     files = write_sample(root.parent / "sample", preset=preset, seed=0)
     ws = Workspace.create(root, files.movie, overwrite=True)
-    truth = files.data.graph
-    first = truth.nuclei_at(truth.timepoints()[0])[:N_SEED_ANNOTATIONS]
-    ws.graph.add_nuclei(first, name="seed annotations")
+    ws.graph.add_nuclei(_seed_nuclei(files.data), name="seed annotations")
     ws.graph.history.clear()
     ws.save_graph()
     return ws
+
+
+def _seed_nuclei(movie: SyntheticMovie) -> list[Nucleus]:
+    """The first timepoint's nuclei nearest the middle plane: visible on opening."""
+    truth = movie.graph
+    middle_um = (movie.image.shape[1] - 1) / 2 * movie.voxel_size.z
+    first = truth.nuclei_at(truth.timepoints()[0])
+    first.sort(key=lambda n: abs(n.center[0] - middle_um))
+    return first[:N_SEED_ANNOTATIONS]

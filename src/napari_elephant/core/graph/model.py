@@ -101,6 +101,13 @@ class Nucleus:
     origin: Origin = Origin.MANUAL
     tags: frozenset[str] = field(default=NO_TAGS)
 
+    def __post_init__(self) -> None:
+        # bulk loaders build records directly: accept plain strings, store enums
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", parse_status(self.status))
+        if not isinstance(self.origin, Origin):
+            object.__setattr__(self, "origin", Origin(str(self.origin)))
+
     @property
     def cov_matrix(self) -> np.ndarray:
         """The 3×3 covariance (µm²)."""
@@ -164,6 +171,10 @@ class Link:
     parent: int
     child: int
     status: Status = Status.ACCEPTED
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, Status):
+            object.__setattr__(self, "status", parse_status(self.status))
 
     @property
     def key(self) -> tuple[int, int]:

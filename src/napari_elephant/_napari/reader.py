@@ -1,0 +1,96 @@
+"""The napari reader: movies, workspaces and tracking graphs, in µm.
+
+``get_reader`` only looks at names, folder contents and first bytes, since
+napari calls it on every path dropped on the viewer; the reading happens in
+the function it returns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from napari_elephant._napari.layers import (
+    WORKSPACE_KEY,
+    graph_layer_data,
+    source_layer_data,
+)
+from napari_elephant.core.io.csv_io import REQUIRED_COLUMNS, load_csv
+from napari_elephant.core.io.geff_io import is_geff, read_geff
+from napari_elephant.core.io.image import detect_format, open_image
+from napari_elephant.core.workspace import Workspace, is_workspace
+
+LayerData = tuple[Any, dict[str, Any], str]
+ReaderFunction = Callable[[str | list[str]], list[LayerData]]
+
+GRAPH_CSV_COLUMNS = frozenset(REQUIRED_COLUMNS)
+"""Columns a CSV needs before we claim it (napari's builtin reader takes other CSVs)."""
+
+
+def get_reader(path: str | list[str]) -> ReaderFunction | None:
+    """The reader for a path, or None when the path is not ours."""
+    if isinstance(path, list | tuple):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    p = os.fspath(path)
+    if is_workspace(p):
+        return read_workspace
+    if is_geff(p):
+        return read_graph_file
+    if is_graph_csv(p):
+        return read_graph_file
+    if detect_format(p) is not None:
+        return read_image
+    return None
+
+
+def _single(path: str | list[str]) -> Path:
+    return Path(path[0] if isinstance(path, list | tuple) else path)
+
+
+def is_graph_csv(path: str | os.PathLike) -> bool:
+    """A .csv whose header has our required columns (reads one line only)."""
+    p = Path(path)
+    if p.suffix.lower() != ".csv" or not p.is_file():
+        return False
+    try:
+        with open(p, encoding="utf-8-sig") as fh:
+            header = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    columns = {c.strip().strip('"').lower() for c in header.split(",")}
+    return columns >= GRAPH_CSV_COLUMNS
+
+
+def read_image(path: str | list[str]) -> list[LayerData]:
+    """A movie as one Image layer (scale = voxel size, or 1 when unknown)."""
+    return [source_layer_data(open_image(_single(path)))]
+
+
+def read_workspace(path: str | list[str]) -> list[LayerData]:
+    """A workspace: its movie, nuclei and tracks, all tied to the open Workspace."""
+    return workspace_layer_data(Workspace.open(_single(path)))
+
+
+def workspace_layer_data(ws: Workspace) -> list[LayerData]:
+    """Layers of an open workspace; each carries the Workspace in its metadata,
+    so that the session of the viewer they land in can adopt them."""
+    meta = workspace_metadata(ws)
+    image = source_layer_data(ws.open_image(), meta)
+    return [image, *graph_layer_data(ws.graph, ws.name, meta)]
+
+
+def workspace_metadata(ws: Workspace) -> dict[str, Any]:
+    """Layer metadata that ties a layer to an open workspace."""
+    return {WORKSPACE_KEY: ws, "workspace_path": str(ws.path)}
+
+
+def read_graph_file(path: str | list[str]) -> list[LayerData]:
+    """A GEFF or CSV tracking graph as nuclei points and tracks."""
+    p = _single(path)
+    graph = read_geff(p) if is_geff(p) else load_csv(p)
+    name = p.name.removesuffix(".geff").removesuffix(".csv")
+    return graph_layer_data(graph, name, {"graph_path": str(p)})

@@ -1,0 +1,229 @@
+"""The Workspace section of the ELEPHANT dock: open, create, save, undo, counters.
+
+Thin by design: each button reads its inputs, calls one session function and
+shows the result; the session's events keep the labels up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from napari.layers import Image
+from napari.utils.notifications import show_error
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_elephant._napari.layers import STATUS_ORDER
+from napari_elephant._napari.session import ElephantSession, layer_voxel_size
+from napari_elephant.core.errors import ElephantError
+from napari_elephant.core.units import VoxelSize
+
+COUNTERS = (*(s.value for s in STATUS_ORDER), "links")
+
+
+def report_errors(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run fn; a user-input error becomes a notification instead of a traceback."""
+    try:
+        return fn(*args)
+    except ElephantError as exc:
+        show_error(str(exc))
+        return None
+
+
+def _button(text: str, slot: Callable[[], Any], tip: str = "") -> QPushButton:
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    return button
+
+
+def _row(*widgets: QWidget) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for w in widgets:
+        row.addWidget(w)
+    return row
+
+
+class WorkspacePanel(QWidget):
+    """Open or create a workspace; see its image, voxel size and counts; save, undo."""
+
+    def __init__(self, session: ElephantSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._open_box())
+        layout.addWidget(self._create_box())
+        layout.addWidget(self._info_box())
+        layout.addLayout(self._edit_row())
+        layout.addStretch(1)
+        self._connect()
+        self.update_layer_choices()
+        self.update_info()
+
+    # ------------------------------------------------------------ build
+    def _open_box(self) -> QGroupBox:
+        box = QGroupBox("Open workspace")
+        self.open_path = QLineEdit()
+        self.open_path.setPlaceholderText("path/to/project.elephant")
+        self.open_button = _button("Open", self.open_workspace, "Open the workspace at this path")
+        browse = _button("Browse…", self._browse_open)
+        QVBoxLayout(box).addLayout(_row(self.open_path, browse, self.open_button))
+        return box
+
+    def _create_box(self) -> QGroupBox:
+        box = QGroupBox("New workspace from an image layer")
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.layer_combo = QComboBox()
+        self.layer_combo.currentTextChanged.connect(self._on_layer_choice)
+        form.addRow("Image layer", self.layer_combo)
+        self.voxel_spins = [self._voxel_spin() for _ in "zyx"]
+        form.addRow("Voxel z, y, x (µm)", _row(*self.voxel_spins))
+        self.create_path = QLineEdit()
+        self.create_path.setPlaceholderText("path/to/new.elephant")
+        self.create_button = _button("Create", self.create_workspace, "Create the workspace")
+        form.addRow(_row(self.create_path, _button("Browse…", self._browse_create)))
+        form.addRow(self.create_button)
+        return box
+
+    @staticmethod
+    def _voxel_spin() -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setDecimals(3)
+        spin.setRange(1e-3, 1e4)
+        spin.setValue(1.0)
+        spin.setMinimumWidth(60)
+        return spin
+
+    def _info_box(self) -> QGroupBox:
+        box = QGroupBox("Current workspace")
+        form = QFormLayout(box)
+        self.workspace_label, self.image_label, self.voxel_label = QLabel(), QLabel(), QLabel()
+        for label in (self.workspace_label, self.image_label):
+            label.setWordWrap(True)
+        form.addRow("Workspace", self.workspace_label)
+        form.addRow("Image", self.image_label)
+        form.addRow("Voxel size", self.voxel_label)
+        self.counter_labels = {name: QLabel("0") for name in COUNTERS}
+        for name, label in self.counter_labels.items():
+            form.addRow(name.capitalize() if name == "links" else f"Nuclei {name}", label)
+        return box
+
+    def _edit_row(self) -> QHBoxLayout:
+        self.save_button = _button("Save", self.save, "Save the workspace now")
+        self.undo_button = _button("Undo", self.undo, "Undo the last edit")
+        self.redo_button = _button("Redo", self.redo, "Redo the last undone edit")
+        return _row(self.save_button, self.undo_button, self.redo_button)
+
+    def _connect(self) -> None:
+        events = self.session.events
+        layers = self.session.viewer.layers.events
+        pairs = [
+            (events.workspace_changed, self.update_info),
+            (events.graph_changed, self.update_info),
+            (layers.inserted, self.update_layer_choices),
+            (layers.removed, self.update_layer_choices),
+        ]
+        for signal, slot in pairs:
+            signal.connect(slot)
+
+        def disconnect(*_: Any) -> None:  # the Qt widget is gone: stop the callbacks
+            for signal, slot in pairs:
+                signal.disconnect(slot)
+
+        self.destroyed.connect(disconnect)
+
+    # ---------------------------------------------------------- actions
+    def open_workspace(self) -> None:
+        report_errors(self.session.open_workspace, self.open_path.text().strip())
+
+    def create_workspace(self) -> None:
+        layer = self.selected_image_layer()
+        if layer is None:
+            show_error("no image layer to make a workspace from; open a movie first")
+            return
+        voxel = None
+        if layer_voxel_size(layer) is None:
+            voxel = VoxelSize(*(s.value() for s in self.voxel_spins))
+        path = self.create_path.text().strip()
+        if not path:
+            show_error("give a path for the new workspace (e.g. embryo.elephant)")
+            return
+        report_errors(self.session.create_workspace, path, layer, voxel)
+
+    def save(self) -> None:
+        report_errors(self.session.save)
+
+    def undo(self) -> None:
+        report_errors(self.session.undo)
+
+    def redo(self) -> None:
+        report_errors(self.session.redo)
+
+    def _browse_open(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open ELEPHANT workspace")
+        if path:
+            self.open_path.setText(path)
+            self.open_workspace()
+
+    def _browse_create(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "New workspace", "", "Workspace (*.elephant)")
+        if path:
+            self.create_path.setText(path if path.endswith(".elephant") else path + ".elephant")
+
+    # ---------------------------------------------------------- display
+    def selected_image_layer(self) -> Image | None:
+        name = self.layer_combo.currentText()
+        layers = self.session.viewer.layers
+        return layers[name] if name in layers and isinstance(layers[name], Image) else None
+
+    def update_layer_choices(self, *_: Any) -> None:
+        """List the image layers; keep the choice, else prefer the active layer."""
+        viewer = self.session.viewer
+        names = [layer.name for layer in viewer.layers if isinstance(layer, Image)]
+        current = self.layer_combo.currentText()
+        active = viewer.layers.selection.active
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        self.layer_combo.addItems(names)
+        self.layer_combo.blockSignals(False)
+        if current in names:
+            self.layer_combo.setCurrentText(current)
+        elif isinstance(active, Image):
+            self.layer_combo.setCurrentText(active.name)
+        self._on_layer_choice(self.layer_combo.currentText())
+
+    def _on_layer_choice(self, _name: str) -> None:
+        """Voxel size boxes: filled from the layer when known, editable when not."""
+        layer = self.selected_image_layer()
+        voxel = layer_voxel_size(layer) if layer is not None else None
+        for spin, value in zip(self.voxel_spins, voxel.as_tuple() if voxel else (), strict=False):
+            spin.setValue(value)
+        for spin in self.voxel_spins:
+            spin.setEnabled(layer is not None and voxel is None)
+
+    def update_info(self, *_: Any) -> None:
+        """Workspace, image, voxel size, counters and undo/redo availability."""
+        ws = self.session.workspace
+        self.workspace_label.setText(str(ws.path) if ws else "none open")
+        self.image_label.setText(str(ws.image_path()) if ws else "")
+        self.voxel_label.setText(
+            " × ".join(f"{v:g}" for v in ws.voxel_size.as_tuple()) + " µm" if ws else ""
+        )
+        for name, count in self.session.counts().items():
+            self.counter_labels[name].setText(str(count))
+        self.save_button.setEnabled(ws is not None)
+        self.undo_button.setEnabled(ws is not None and ws.graph.history.can_undo)
+        self.redo_button.setEnabled(ws is not None and ws.graph.history.can_redo)

@@ -1,0 +1,137 @@
+"""Graph and movie -> layer data: µm coordinates, status colours, lineage tracks."""
+
+from __future__ import annotations
+
+import time
+
+import dask.array as da
+import numpy as np
+
+from napari_elephant._napari.layers import (
+    GRAPH_KEY,
+    STATUS_COLORS,
+    contrast_limits,
+    graph_layer_data,
+    image_layer_data,
+    points_data,
+    status_counts,
+    tracks_data,
+)
+from napari_elephant.core.graph import Link, Nucleus, Status, TrackingGraph, sphere_cov
+from tests._napari.helpers import VOXEL, division_graph
+
+
+def test_points_are_centres_at_their_t_with_diameter_and_status_colour() -> None:
+    g = division_graph()
+    pts = points_data(g)
+    assert pts.features["id"].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    row = pts.features["id"].tolist().index(4)
+    n = g.nucleus(4)
+    np.testing.assert_allclose(pts.coords[row], (n.t, *n.center))
+    np.testing.assert_allclose(pts.size[row], 2 * n.radius)
+    for i, status in zip(pts.features["id"], pts.features["status"], strict=True):
+        assert status == g.nucleus(int(i)).status.value
+    colours = {s: tuple(c) for s, c in zip(pts.features["status"], pts.color, strict=True)}
+    assert colours == {s.value: STATUS_COLORS[s] for s in Status}
+    assert STATUS_COLORS[Status.PREDICTED][:3] == (0, 1, 0)  # green
+    assert STATUS_COLORS[Status.ACCEPTED][:3] == (0, 1, 1)  # cyan
+    assert STATUS_COLORS[Status.REJECTED][:3] == (1, 0, 1)  # magenta
+
+
+def test_points_of_one_timepoint_only() -> None:
+    pts = points_data(division_graph(), t=0)
+    assert sorted(pts.features["id"].tolist()) == [1, 6, 7]
+    assert np.all(pts.coords[:, 0] == 0)
+
+
+def test_empty_graph_gives_empty_4d_points() -> None:
+    pts = points_data(TrackingGraph())
+    assert pts.coords.shape == (0, 4)
+    assert pts.size.shape == (0,)
+
+
+def test_tracks_split_at_divisions_and_graph_points_to_the_mother_track() -> None:
+    g = division_graph()
+    trk = tracks_data(g)
+    track_of = dict(zip(trk.features["node_id"].tolist(), trk.data[:, 0].astype(int), strict=True))
+    assert sorted(track_of) == [1, 2, 3, 4, 5]  # rejected link 7 → 8 and lone 6 left out
+    assert track_of[1] == track_of[2]
+    assert track_of[3] == track_of[5]
+    assert len({track_of[1], track_of[3], track_of[4]}) == 3
+    assert trk.graph == {track_of[3]: [track_of[1]], track_of[4]: [track_of[1]]}
+    for row, nid in zip(trk.data, trk.features["node_id"], strict=True):
+        n = g.nucleus(int(nid))
+        np.testing.assert_allclose(row[1:], (n.t, *n.center))
+
+
+def test_tracks_rows_are_sorted_by_track_then_time() -> None:
+    trk = tracks_data(division_graph())
+    order = np.lexsort((trk.data[:, 1], trk.data[:, 0]))
+    np.testing.assert_array_equal(order, np.arange(len(trk)))
+
+
+def test_graph_without_links_has_no_tracks_layer() -> None:
+    g = TrackingGraph()
+    g.add_nucleus(0, (1, 2, 3), radius=2)
+    assert len(tracks_data(g)) == 0
+    layers = graph_layer_data(g, "x")
+    assert [kind for *_, kind in layers] == ["points"]
+    assert layers[0][1]["metadata"][GRAPH_KEY] is g
+
+
+def test_status_counts() -> None:
+    counts = status_counts(division_graph())
+    assert counts == {"predicted": 3, "accepted": 4, "rejected": 1, "links": 5}
+
+
+def test_image_layer_is_in_um_with_cheap_contrast() -> None:
+    data = da.from_array(np.arange(2 * 4 * 6 * 6, dtype=np.uint16).reshape(2, 4, 6, 6))
+    _, kwargs, kind = image_layer_data(data, VOXEL, "movie")
+    assert kind == "image"
+    assert kwargs["scale"] == (1.0, 2.0, 0.5, 0.5)
+    assert kwargs["metadata"]["voxel_size"] == (2.0, 0.5, 0.5)
+    assert kwargs["metadata"]["voxel_size_missing"] is False
+    lo, hi = kwargs["contrast_limits"]
+    assert 0 <= lo < hi <= data[0].max().compute()  # from the first timepoint only
+
+
+def test_image_without_voxel_size_opens_at_scale_one_and_says_so() -> None:
+    _, kwargs, _ = image_layer_data(np.zeros((1, 2, 3, 3)), None, "movie")
+    assert kwargs["scale"] == (1.0, 1.0, 1.0, 1.0)
+    assert kwargs["metadata"]["voxel_size_missing"] is True
+    assert contrast_limits(np.zeros((1, 2, 3, 3))) == (0.0, 1.0)  # flat: still a range
+
+
+def test_contrast_reads_a_bounded_sample() -> None:
+    class Probe:
+        shape = (3, 40, 1000, 1000)
+
+        def __getitem__(self, key):
+            self.key = key
+            return np.zeros((3, 1000, 1000))[:, key[2], key[3]]
+
+    probe = Probe()
+    contrast_limits(probe, max_voxels=100_000)
+    t, zs, ys, _ = probe.key
+    assert t == 0 and len(zs) == 3
+    assert 3 * len(range(1000)[ys]) ** 2 <= 2 * 100_000
+
+
+SPHERE = sphere_cov(3.0)
+
+
+def test_layer_functions_are_fast_on_100k_nuclei() -> None:
+    n_t, n = 50, 2000
+    rng = np.random.default_rng(0)
+    nuclei, links = [], []
+    for t in range(n_t):
+        base = t * n + 1
+        centres = rng.random((n, 3)) * 100
+        nuclei += [Nucleus(base + i, t, tuple(c), SPHERE) for i, c in enumerate(centres.tolist())]
+        if t:
+            links += [Link(base - n + i, base + i) for i in range(n)]
+    g = TrackingGraph.from_records(nuclei, links)
+    start = time.perf_counter()
+    assert len(points_data(g).coords) == 100_000
+    assert len(tracks_data(g)) == 100_000
+    assert time.perf_counter() - start < 2.0  # ~0.25 s measured; generous for CI
