@@ -1,0 +1,309 @@
+"""Model checkpoints: a folder with ``config.json`` + ``weights.pt`` (+ ``optimizer.pt``).
+
+::
+
+    models/detection/
+      config.json    {"format_version": 1, "kind": "detection",
+                      "model": {architecture}, "training": {created, updated,
+                      has_optimizer, step, ... whatever the trainer adds}}
+      weights.pt     the state_dict (CPU tensors)
+      optimizer.pt   optional optimizer state, to resume training
+
+The architecture lives in JSON, so a checkpoint is rebuilt without
+unpickling code; tensors are read with ``torch.load(weights_only=True)``.
+Saves are atomic: every file is first written next to its target as
+``*.tmp`` and only then renamed over it, ``config.json`` last, so a failed
+or interrupted save leaves the previous checkpoint usable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import torch
+from torch import nn
+
+from napari_elephant.core.detection.model import DetectionUNet, UNetConfig
+from napari_elephant.core.errors import InvalidInputError, WorkspaceError
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.pt"
+OPTIMIZER_FILE = "optimizer.pt"
+RESERVED_TRAINING_KEYS = ("created", "updated", "has_optimizer")
+
+
+class ArchitectureConfig(Protocol):
+    """Any architecture config with a JSON-able ``to_dict()`` holding a ``kind``."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+class LoadedCheckpoint(NamedTuple):
+    """What :func:`load_checkpoint` returns (unpacks as a 4-tuple)."""
+
+    model_state: dict[str, torch.Tensor]
+    config: dict[str, Any]  # the "model" entry: architecture settings
+    optimizer_state: dict[str, Any] | None
+    extra: dict[str, Any]  # the trainer's own entries of "training" (step, ...)
+
+
+# ----------------------------------------------------------------- saving
+def save_checkpoint(
+    folder: str | os.PathLike,
+    model: nn.Module,
+    config: ArchitectureConfig | Mapping[str, Any],
+    optimizer: torch.optim.Optimizer | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` (and the optimizer, to resume) into ``folder``, atomically.
+
+    ``config`` is the architecture (a :class:`UNetConfig`, any object with
+    ``to_dict()``, or a JSON-able dict, with a ``kind``); ``extra`` is
+    JSON-able trainer state (step count, learning rate, ...) stored in
+    ``config.json`` under ``training``.  A save without an optimizer removes
+    a stale ``optimizer.pt``.
+    """
+    folder = Path(folder)
+    model_dict = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+    kind = model_dict.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInputError(f"checkpoint {folder}: the model config needs a 'kind' name")
+    document = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "model": model_dict,
+        "training": _training_record(folder, extra, optimizer is not None),
+    }
+    text = _to_json(document, folder)
+    state = {key: value.detach().to("cpu") for key, value in model.state_dict().items()}
+    staged = {WEIGHTS_FILE: state}
+    if optimizer is not None:
+        staged[OPTIMIZER_FILE] = optimizer.state_dict()
+    _write_atomically(folder, staged, text)
+    return folder
+
+
+def _training_record(
+    folder: Path, extra: Mapping[str, Any] | None, has_optimizer: bool
+) -> dict[str, Any]:
+    extra = dict(extra or {})
+    clash = sorted(set(extra) & set(RESERVED_TRAINING_KEYS))
+    if clash:
+        raise InvalidInputError(
+            f"checkpoint {folder}: training entries {clash} are reserved for the checkpoint"
+        )
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created = _previous_created(folder) or now
+    return {"created": created, "updated": now, "has_optimizer": has_optimizer, **extra}
+
+
+def _previous_created(folder: Path) -> str | None:
+    try:
+        previous = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        created = previous["training"]["created"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return created if isinstance(created, str) else None
+
+
+def _to_json(document: dict[str, Any], folder: Path) -> str:
+    try:
+        return json.dumps(document, indent=2, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(
+            f"checkpoint {folder}: config or training state is not JSON-able ({error})"
+        ) from None
+
+
+def _write_atomically(folder: Path, staged: dict[str, Any], config_text: str) -> None:
+    """Write every file as ``*.tmp`` first, then rename them in, config.json last."""
+    tmps: list[Path] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, obj in staged.items():
+            tmps.append(folder / f"{name}.tmp")
+            with open(tmps[-1], "wb") as handle:
+                torch.save(obj, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+        tmps.append(folder / f"{CONFIG_FILE}.tmp")
+        tmps[-1].write_text(config_text, encoding="utf-8")
+    except OSError as error:
+        _remove(tmps)
+        raise WorkspaceError(f"could not save checkpoint {folder}: {error}") from None
+    except BaseException:
+        _remove(tmps)
+        raise
+    for tmp in tmps:
+        os.replace(tmp, folder / tmp.name.removesuffix(".tmp"))
+    if OPTIMIZER_FILE not in staged:
+        (folder / OPTIMIZER_FILE).unlink(missing_ok=True)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- loading
+def has_checkpoint(folder: str | os.PathLike) -> bool:
+    """True when ``folder`` holds a config.json and weights.pt (not checked further)."""
+    folder = Path(folder)
+    return (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+
+
+def read_checkpoint_config(
+    folder: str | os.PathLike, expected_kind: str | None = None
+) -> dict[str, Any]:
+    """The validated ``config.json`` of a checkpoint (no tensors are read)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise WorkspaceError(f"no checkpoint at {folder}: the folder does not exist")
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        raise WorkspaceError(f"checkpoint {folder} has no {CONFIG_FILE}")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise WorkspaceError(f"checkpoint {folder}: cannot read {CONFIG_FILE} ({error})") from None
+    except json.JSONDecodeError as error:
+        raise WorkspaceError(
+            f"checkpoint {folder}: {CONFIG_FILE} is not valid JSON "
+            f"({error.msg} at line {error.lineno})"
+        ) from None
+    _check_document(document, folder, expected_kind)
+    return document
+
+
+def _check_document(document: Any, folder: Path, expected_kind: str | None) -> None:
+    def corrupt(what: str) -> WorkspaceError:
+        return WorkspaceError(f"checkpoint {folder}: {CONFIG_FILE} is corrupt ({what})")
+
+    if not isinstance(document, dict):
+        raise corrupt("not a JSON object")
+    version = document.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise corrupt(f"format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise WorkspaceError(
+            f"checkpoint {folder} has format version {version}, newer than this "
+            f"napari-elephant reads ({FORMAT_VERSION}); update napari-elephant"
+        )
+    kind = document.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise corrupt(f"kind {kind!r}")
+    if not isinstance(document.get("model"), dict):
+        raise corrupt("no 'model' settings")
+    if not isinstance(document.setdefault("training", {}), dict):
+        raise corrupt("'training' is not an object")
+    if expected_kind is not None and kind != expected_kind:
+        raise InvalidInputError(
+            f"checkpoint {folder} holds a {kind} model, not a {expected_kind} model"
+        )
+
+
+def load_checkpoint(
+    folder: str | os.PathLike,
+    map_location: str | torch.device = "cpu",
+    expected_kind: str | None = None,
+    with_optimizer: bool = True,
+) -> LoadedCheckpoint:
+    """Read a checkpoint: (model_state, model config dict, optimizer_state | None, extra).
+
+    Tensors are loaded with ``weights_only=True`` (no code is unpickled).
+    ``extra`` is what the trainer passed to :func:`save_checkpoint`.
+    """
+    folder = Path(folder)
+    document = read_checkpoint_config(folder, expected_kind)
+    state = _load_tensors(folder, WEIGHTS_FILE, map_location)
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise WorkspaceError(f"checkpoint {folder}: {WEIGHTS_FILE} is not a state_dict of tensors")
+    optimizer_state = None
+    if with_optimizer and (folder / OPTIMIZER_FILE).is_file():
+        optimizer_state = _load_tensors(folder, OPTIMIZER_FILE, map_location)
+    training = document["training"]
+    extra = {k: v for k, v in training.items() if k not in RESERVED_TRAINING_KEYS}
+    return LoadedCheckpoint(state, document["model"], optimizer_state, extra)
+
+
+def _load_tensors(folder: Path, name: str, map_location: str | torch.device) -> dict[str, Any]:
+    path = folder / name
+    if not path.is_file():
+        raise WorkspaceError(f"checkpoint {folder} has no {name}")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # torch raises many kinds for a damaged file
+        raise WorkspaceError(
+            f"checkpoint {folder}: {name} is corrupted or not a plain PyTorch state file "
+            f"({_load_failure(error)})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise WorkspaceError(f"checkpoint {folder}: {name} does not hold a state dict")
+    return obj
+
+
+def _load_failure(error: Exception) -> str:
+    """The informative sentence of torch's (long, multi-line) load error."""
+    if isinstance(error, EOFError):
+        return "the file is empty or truncated"
+    text = str(error)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        return "safe loading refused it: " + _first_sentence(text.split(marker, 1)[1])
+    return _first_sentence(text) or type(error).__name__
+
+
+def _first_sentence(text: str) -> str:
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line.split(". ")[0].rstrip(".")[:160]
+
+
+def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], folder: Any) -> None:
+    """Load ``state`` into ``model``; a mismatch is one clear line naming ``folder``."""
+    expected = model.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    resized = [
+        f"{key} {tuple(state[key].shape)} != {tuple(value.shape)}"
+        for key, value in expected.items()
+        if key in state and state[key].shape != value.shape
+    ]
+    problems = [
+        f"{len(items)} {label}, e.g. {items[0]}"
+        for items, label in (
+            (missing, "missing"),
+            (unexpected, "unexpected"),
+            (resized, "resized"),
+        )
+        if items
+    ]
+    try:
+        if not problems:
+            model.load_state_dict(state)
+    except RuntimeError as error:
+        problems.append(str(error).strip().splitlines()[0][:160])
+    if problems:
+        raise InvalidInputError(
+            f"checkpoint {folder} does not match the model architecture ({'; '.join(problems)})"
+        )
+
+
+def build_model_from_checkpoint(
+    folder: str | os.PathLike, device: str | torch.device = "cpu"
+) -> DetectionUNet:
+    """The detection network saved in ``folder``, on ``device``, in eval mode."""
+    folder = Path(folder)
+    loaded = load_checkpoint(folder, device, expected_kind="detection", with_optimizer=False)
+    try:
+        config = UNetConfig.from_dict(loaded.config)
+    except InvalidInputError as error:
+        raise InvalidInputError(f"checkpoint {folder}: {error}") from None
+    model = DetectionUNet(config)
+    load_weights(model, loaded.model_state, folder)
+    return model.to(device).eval()

@@ -1,0 +1,144 @@
+"""Where the networks run: device choice, CPU threads and mixed precision.
+
+The trainer runs in a background thread of the napari process, so on a CPU
+it leaves one core to the viewer (``configure_cpu_threads(0)``).  Mixed
+precision is used on CUDA only: bf16 where the GPU supports it (no loss
+scaling needed), fp16 with a gradient scaler otherwise.  Elsewhere the
+autocast context and the scaler are no-ops, so the training loop is written
+once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Literal
+
+import torch
+
+from napari_elephant.core.errors import InvalidInputError
+
+DevicePreference = Literal["auto", "cpu", "cuda", "mps"]
+PREFERENCES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def select_device(preference: str = "auto") -> torch.device:
+    """The device for ``preference``: auto picks CUDA, then Apple MPS, then the CPU."""
+    if preference not in PREFERENCES:
+        raise InvalidInputError(
+            f"unknown device {preference!r} (expected one of {', '.join(PREFERENCES)})"
+        )
+    if preference == "auto":
+        if cuda_available():
+            return torch.device("cuda")
+        return torch.device("mps") if mps_available() else torch.device("cpu")
+    if preference == "cuda" and not cuda_available():
+        raise InvalidInputError(f"CUDA was asked for but is not available: {_why_no_cuda()}")
+    if preference == "mps" and not mps_available():
+        raise InvalidInputError(
+            "Apple MPS was asked for but is not available: it needs an Apple-silicon Mac "
+            "and a PyTorch build with MPS; choose 'auto' or 'cpu'"
+        )
+    return torch.device(preference)
+
+
+def _why_no_cuda() -> str:
+    if torch.version.cuda is None:
+        return (
+            f"this PyTorch build ({torch.__version__}) has no CUDA support; "
+            "install a CUDA build of torch or choose 'auto' or 'cpu'"
+        )
+    return "no CUDA GPU was found (driver missing or CUDA_VISIBLE_DEVICES empty)"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def configure_cpu_threads(n: int = 0) -> int:
+    """Set torch's intra-op CPU threads; 0 = all cores but one (at least 1).
+
+    The spare core keeps the napari viewer responsive while a model trains
+    in the background.  Returns the number of threads set.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise InvalidInputError(f"CPU threads must be an integer >= 0, got {n!r}")
+    threads = n if n > 0 else max(1, available_cores() - 1)
+    torch.set_num_threads(threads)
+    return threads
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype on ``device``: bf16 / fp16 on CUDA, None (full precision) elsewhere."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast_context(device: torch.device) -> contextlib.AbstractContextManager:
+    """Mixed-precision autocast on CUDA; a null context on the CPU and MPS."""
+    dtype = amp_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def make_grad_scaler(device: torch.device) -> torch.amp.GradScaler:
+    """A gradient scaler, active only for fp16 on CUDA (bf16 and fp32 need none).
+
+    A disabled scaler passes through: ``scale(loss)`` returns ``loss`` and
+    ``step(optimizer)`` just calls ``optimizer.step()``.
+    """
+    enabled = amp_dtype(device) == torch.float16
+    return torch.amp.GradScaler(device.type if enabled else "cpu", enabled=enabled)
+
+
+def available_devices() -> list[str]:
+    """The device keys present here, best first (e.g. ``['cuda', 'cpu']``)."""
+    keys = ["cuda"] if cuda_available() else []
+    if mps_available():
+        keys.append("mps")
+    return [*keys, "cpu"]
+
+
+def describe_devices() -> list[str]:
+    """One line per device present, ``"key: description"``, for the dock's device menu."""
+    lines = []
+    for key in available_devices():
+        lines.append(f"{key}: {_describe(key)}")
+    return lines
+
+
+def _describe(key: str) -> str:
+    if key == "cuda":
+        names = []
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            names.append(f"{props.name} ({props.total_memory / 2**30:.0f} GiB)")
+        return ", ".join(names) or "CUDA GPU"
+    if key == "mps":
+        return "Apple GPU (Metal)"
+    return f"{available_cores()} cores"
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int) -> Iterator[int]:
+    """Temporarily set the CPU threads (restored on exit); yields the number set."""
+    before = torch.get_num_threads()
+    try:
+        yield configure_cpu_threads(n)
+    finally:
+        torch.set_num_threads(before)

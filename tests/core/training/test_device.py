@@ -1,0 +1,92 @@
+"""Device choice, CPU threads and the mixed-precision helpers."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.training import device as dev
+
+
+@pytest.fixture
+def no_accelerators(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(dev, "mps_available", lambda: False)
+
+
+def test_auto_is_the_cpu_without_accelerators(no_accelerators):
+    assert dev.select_device("auto") == torch.device("cpu")
+    assert dev.select_device("cpu") == torch.device("cpu")
+
+
+def test_auto_prefers_cuda_then_mps(monkeypatch):
+    monkeypatch.setattr(dev, "mps_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert dev.select_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert dev.select_device("auto").type == "mps"
+
+
+def test_asking_for_a_missing_accelerator_is_a_clear_error(no_accelerators):
+    with pytest.raises(InvalidInputError, match="CUDA was asked for but is not available: "):
+        dev.select_device("cuda")
+    with pytest.raises(InvalidInputError, match="MPS was asked for but is not available"):
+        dev.select_device("mps")
+
+
+def test_unknown_preference_is_a_clear_error():
+    with pytest.raises(InvalidInputError, match="unknown device 'gpu'"):
+        dev.select_device("gpu")
+
+
+def test_zero_threads_leaves_one_core_to_the_viewer(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setattr(dev, "available_cores", lambda: 6)
+        assert dev.configure_cpu_threads(0) == 5
+        assert torch.get_num_threads() == 5
+        monkeypatch.setattr(dev, "available_cores", lambda: 1)
+        assert dev.configure_cpu_threads(0) == 1
+        assert dev.configure_cpu_threads(2) == 2
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_negative_threads_is_a_clear_error():
+    with pytest.raises(InvalidInputError, match="CPU threads must be an integer >= 0"):
+        dev.configure_cpu_threads(-1)
+
+
+def test_cpu_threads_context_restores_the_setting():
+    before = torch.get_num_threads()
+    with dev.cpu_threads(1) as n:
+        assert n == 1 and torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_no_mixed_precision_off_cuda():
+    cpu = torch.device("cpu")
+    assert dev.amp_dtype(cpu) is None
+    assert isinstance(dev.autocast_context(cpu), contextlib.nullcontext)
+    scaler = dev.make_grad_scaler(cpu)
+    assert not scaler.is_enabled()
+    loss = torch.tensor(2.0)
+    assert scaler.scale(loss) is loss
+
+
+def test_cuda_uses_bf16_when_supported(monkeypatch):
+    cuda = torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert dev.amp_dtype(cuda) == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert dev.amp_dtype(cuda) == torch.float16
+
+
+def test_describe_devices_lists_what_is_present(no_accelerators, monkeypatch):
+    monkeypatch.setattr(dev, "available_cores", lambda: 2)
+    assert dev.available_devices() == ["cpu"]
+    assert dev.describe_devices() == ["cpu: 2 cores"]
