@@ -170,6 +170,140 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------ detection rounds
+class ProgressBar:
+    """A one-line progress bar on stderr (a line per 10 % when not a terminal)."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+        self.tty = sys.stderr.isatty()
+        self._last_decile = -1
+
+    def __call__(self, record) -> None:
+        frac = record.fraction or 0.0
+        filled = round(frac * self.width)
+        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {record.summary()}"
+        if self.tty:
+            print("\r" + line[:150].ljust(150), end="", file=sys.stderr, flush=True)
+        elif int(frac * 10) != self._last_decile:
+            self._last_decile = int(frac * 10)
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def _device_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="where the network runs (default: the workspace's setting, auto)",
+    )
+
+
+def _timepoint_args(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--timepoints",
+        metavar="A:B",
+        help=f"timepoints to {what}, A included, B excluded (default: all)",
+    )
+
+
+def _engine_device(ws, name: str | None):
+    """The torch device to use, with every CPU core for a headless run."""
+    from napari_elephant.core.training.device import (
+        available_cores,
+        configure_cpu_threads,
+        select_device,
+    )
+
+    configure_cpu_threads(available_cores())  # headless: no viewer needs a spare core
+    return select_device(name or ws.params.device.device)
+
+
+def _train_detection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", type=Path)
+    p.add_argument(
+        "--mode",
+        choices=("interactive", "batch"),
+        help="interactive: steps on crops of the annotations; batch: epochs",
+    )
+    p.add_argument("--steps", type=int, help="training steps (interactive mode)")
+    p.add_argument("--epochs", type=int, help="epochs over the annotated timepoints (batch)")
+    _timepoint_args(p, "train on")
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="start from a fresh network instead of the workspace's model",
+    )
+    _device_args(p)
+
+
+def cmd_train_detection(args: argparse.Namespace) -> int:
+    from napari_elephant.core.detection.engine import parse_timepoints, train_round
+    from napari_elephant.core.training.progress import drain
+    from napari_elephant.core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    changes = {
+        k: v
+        for k, v in (("mode", args.mode), ("steps", args.steps), ("epochs", args.epochs))
+        if v is not None
+    }
+    params = ws.params.training.model_validate({**ws.params.training.model_dump(), **changes})
+    device = _engine_device(ws, args.device)
+    tps = None
+    if args.timepoints:
+        tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
+    bar = ProgressBar()
+    outcome = drain(train_round(ws, device, params, tps, args.from_scratch), bar)
+    bar.close()
+    print(
+        f"trained {outcome.steps} steps in {outcome.elapsed:.1f} s on {device} "
+        f"(last loss {outcome.last_loss:.4f}); model saved in {ws.models_dir / 'detection'}"
+    )
+    return 0
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", type=Path)
+    _timepoint_args(p, "predict")
+    _device_args(p)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fan timepoints out over a dask.distributed cluster ('local' starts a LocalCluster)",
+    )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from napari_elephant.core.detection.engine import parse_timepoints, predict_round
+    from napari_elephant.core.detection.merge import merge_predictions
+    from napari_elephant.core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
+    device = _engine_device(ws, args.device)
+    if args.scheduler:
+        from napari_elephant.core.detection.distributed import predict_distributed
+
+        records = predict_distributed(ws, tps, args.scheduler, device.type)
+    else:
+        records = predict_round(ws, device, tps)
+    bar, added = ProgressBar(), 0
+    for record in records:
+        result = merge_predictions(
+            ws.graph, record.extra["t"], record.extra["ellipsoids"], ws.params.detection.d_sup
+        )
+        added += result.added
+        bar(record)
+    bar.close()
+    ws.save_graph()
+    print(f"predicted {len(tps)} timepoints: {added} nuclei added; saved in {ws.path}")
+    return 0
+
+
 # ------------------------------------------------------------------- demo
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -199,4 +333,10 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "init": (_init_args, cmd_init, "create a workspace for a movie"),
     "import": (_import_args, cmd_import, "merge a tracking graph (CSV, GEFF) into a workspace"),
     "export": (_export_args, cmd_export, "write a workspace's tracking graph (CSV, GEFF)"),
+    "train-detection": (
+        _train_detection_args,
+        cmd_train_detection,
+        "train the detection network on the workspace's annotations",
+    ),
+    "predict": (_predict_args, cmd_predict, "detect nuclei with the trained network"),
 }

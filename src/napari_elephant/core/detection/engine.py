@@ -1,0 +1,178 @@
+"""Detection rounds on a workspace: the functions the CLI and the docks call.
+
+This is the glue between a :class:`Workspace` (graph, image, parameters,
+``models/detection/``) and the array-level engine: it gathers the
+annotations, builds or restores the network, runs the training generator
+and saves the checkpoint; it predicts timepoints and hands back ellipsoids
+for the caller to merge into the graph on its own thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from napari_elephant.core.detection.labels import annotations_from_nuclei
+from napari_elephant.core.detection.model import DetectionUNet, UNetConfig, default_config
+from napari_elephant.core.detection.postprocess import Ellipsoid, extract_nuclei
+from napari_elephant.core.detection.tiling import predict_tiled
+from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_annotation
+from napari_elephant.core.detection.train import train_detection as _train
+from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.io.image import ImageSource
+from napari_elephant.core.params import TrainingParams
+from napari_elephant.core.training.checkpoint import (
+    has_checkpoint,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+)
+from napari_elephant.core.training.progress import Progress, StopFlag
+from napari_elephant.core.workspace import Workspace
+
+KIND = "detection"
+
+
+def detection_dir(ws: Workspace) -> Path:
+    return ws.models_dir / KIND
+
+
+def parse_timepoints(spec: str | None, n_timepoints: int) -> list[int]:
+    """``"A:B"`` (B excluded, either side optional), ``"A"``, or None for all."""
+    if spec is None or spec.strip() in ("", ":"):
+        return list(range(n_timepoints))
+    try:
+        if ":" in spec:
+            a, b = spec.split(":", 1)
+            lo, hi = int(a) if a.strip() else 0, int(b) if b.strip() else n_timepoints
+        else:
+            lo = int(spec)
+            hi = lo + 1
+    except ValueError:
+        raise InvalidInputError(f"timepoints {spec!r}: expected A:B, e.g. 0:10") from None
+    if not 0 <= lo < hi <= n_timepoints:
+        raise InvalidInputError(f"timepoints {spec!r} are outside the movie's 0:{n_timepoints}")
+    return list(range(lo, hi))
+
+
+def load_model(
+    ws: Workspace, device: torch.device, from_scratch: bool = False
+) -> tuple[DetectionUNet, dict | None, bool]:
+    """The workspace's network (or a fresh default one): (model, optimizer state, fresh?)."""
+    folder = detection_dir(ws)
+    if from_scratch or not has_checkpoint(folder):
+        model = DetectionUNet(default_config(ws.voxel_size)).to(device)
+        return model, None, True
+    loaded = load_checkpoint(folder, device, expected_kind=KIND)
+    model = DetectionUNet(UNetConfig.from_dict(loaded.config))
+    load_weights(model, loaded.model_state, folder)
+    return model.to(device), loaded.optimizer_state, False
+
+
+def collect_annotations(
+    ws: Workspace, source: ImageSource, timepoints: Sequence[int]
+) -> list[Annotation]:
+    """Accepted (true) and rejected (false) nuclei of the timepoints, with their volumes."""
+    extent = ws.voxel_size.to_um(np.asarray(source.shape_zyx) - 1)
+    margin = ws.voxel_size.array / 2
+    items = []
+    for t in timepoints:
+        true, false = annotations_from_nuclei(ws.graph.nuclei_at(t))
+        if not true and not false:
+            continue
+        for n in (*true, *false):
+            c = np.asarray(n.center)
+            if t >= source.n_timepoints or np.any(c < -margin) or np.any(c > extent + margin):
+                raise InvalidInputError(
+                    f"nucleus {n.id} (t={t}, centre {tuple(round(v, 2) for v in n.center)} µm) "
+                    f"lies outside the image ({source.n_timepoints} timepoints, "
+                    f"{tuple(round(v, 1) for v in extent)} µm)"
+                )
+        volume = source.timepoint(t, normalized=True)
+        items.append(make_annotation(t, volume, true, false, ws.voxel_size, ws.params.detection))
+    if not items:
+        raise InvalidInputError(
+            "no annotations to train on: accept or add some nuclei first "
+            f"(timepoints {timepoints[0]}–{timepoints[-1]})"
+            if timepoints
+            else "no timepoints"
+        )
+    return items
+
+
+def train_round(
+    ws: Workspace,
+    device: torch.device,
+    training: TrainingParams | None = None,
+    timepoints: Sequence[int] | None = None,
+    from_scratch: bool = False,
+    stop: StopFlag | None = None,
+) -> Generator[Progress, None, TrainOutcome]:
+    """One training round; the checkpoint is saved at the end, also when stopped."""
+    params = training or ws.params.training
+    source = ws.open_image()
+    if timepoints is None:
+        timepoints = ws.graph.timepoints()
+    items = collect_annotations(ws, source, timepoints)
+    model, optimizer_state, fresh = load_model(ws, device, from_scratch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    outcome = yield from _train(
+        model, optimizer, items, ws.voxel_size, params, device, prior=fresh, stop=stop
+    )
+    if outcome.steps > 0:
+        save_checkpoint(
+            detection_dir(ws),
+            model,
+            model.config,
+            optimizer,
+            extra={"steps": outcome.steps, "last_loss": outcome.last_loss},
+        )
+    return outcome
+
+
+def predict_volume(
+    model: torch.nn.Module,
+    volume: np.ndarray,
+    ws: Workspace,
+    device: torch.device,
+    stop: StopFlag | None = None,
+) -> list[Ellipsoid]:
+    """Ellipsoids (µm) of one normalised timepoint volume."""
+    probs = predict_tiled(model, volume, device=device, amp=device.type == "cuda", stop=stop)
+    return extract_nuclei(probs, ws.voxel_size, ws.params.detection)
+
+
+def predict_round(
+    ws: Workspace,
+    device: torch.device,
+    timepoints: Sequence[int] | None = None,
+    stop: StopFlag | None = None,
+) -> Generator[Progress, None, int]:
+    """Predict timepoints one by one; each record carries ``extra['t']`` and
+    ``extra['ellipsoids']`` for the caller to merge (on its own thread)."""
+    if not has_checkpoint(detection_dir(ws)):
+        raise InvalidInputError("no trained detection model yet: train one first")
+    source = ws.open_image()
+    tps = list(range(source.n_timepoints)) if timepoints is None else list(timepoints)
+    model, _, _ = load_model(ws, device)
+    model.eval()
+    start = time.perf_counter()
+    for i, t in enumerate(tps, start=1):
+        if stop is not None and stop.is_set():
+            return i - 1
+        found = predict_volume(model, source.timepoint(t, normalized=True), ws, device)
+        yield Progress(
+            "prediction",
+            i,
+            len(tps),
+            elapsed=time.perf_counter() - start,
+            message=f"t={t}: {len(found)} nuclei",
+            extra={"t": t, "ellipsoids": tuple(found)},
+        )
+    return len(tps)

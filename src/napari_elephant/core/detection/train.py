@@ -1,0 +1,198 @@
+"""Training the detection network from sparse ellipsoid annotations.
+
+:func:`train_detection` is a generator: it yields a :class:`Progress` after
+every optimiser step and returns a :class:`TrainOutcome`; a :class:`StopFlag`
+ends it cleanly between steps.  It works on arrays and records only — the
+workspace glue (which model, where the checkpoint goes) is in
+:mod:`napari_elephant.core.detection.engine`.
+
+Each step trains on crops that always contain an annotated nucleus: a crop
+is centred on a random accepted or rejected nucleus (with a random offset),
+cut a little larger than the network input so that augmentation (scaling,
+rotation) has context, then augmented and centre-cropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from napari_elephant.core.detection.augment import Augmenter
+from napari_elephant.core.detection.labels import IGNORE, LabelVolume, render_labels
+from napari_elephant.core.detection.losses import prior_loss, vclass_loss
+from napari_elephant.core.params import DetectionParams, TrainingParams
+from napari_elephant.core.training.device import autocast_context, make_grad_scaler
+from napari_elephant.core.training.progress import Progress, StopFlag
+from napari_elephant.core.units import VoxelSize
+
+PRIOR_LEARNING_RATES = (1e-2, 1e-3, 1e-4)  # the paper's three prior epochs
+PRIOR_CROPS_PER_EPOCH = 3
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One timepoint's training material: its normalised volume and labels."""
+
+    t: int
+    volume: np.ndarray  # (Z, Y, X) float32 in [0, 1]
+    labels: LabelVolume
+    anchors: np.ndarray  # (n, 3) voxel coordinates of the annotated nuclei
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """How a training round ended."""
+
+    steps: int
+    last_loss: float | None
+    stopped: bool
+    elapsed: float
+
+
+def make_annotation(
+    t: int,
+    volume: np.ndarray,
+    true_nuclei: Sequence,
+    false_nuclei: Sequence,
+    voxel_size: VoxelSize,
+    params: DetectionParams,
+) -> Annotation:
+    """Render the labels of one timepoint (once per round, then cropped at will)."""
+    labels = render_labels(
+        volume.shape,
+        voxel_size,
+        true_nuclei,
+        false_nuclei,
+        volume,
+        params.center_ratio,
+        params.background_threshold,
+    )
+    centers = [n.center for n in (*true_nuclei, *false_nuclei)]
+    anchors = voxel_size.to_voxels(np.asarray(centers, dtype=np.float64).reshape(-1, 3))
+    return Annotation(t, volume, labels, anchors)
+
+
+def take(array: np.ndarray, start: Sequence[int], shape: Sequence[int], fill: float) -> np.ndarray:
+    """``array[start : start + shape]``, padded with ``fill`` where it leaves the array."""
+    out = np.full(tuple(shape), fill, dtype=array.dtype)
+    src, dst = [], []
+    for s, n, size in zip(start, shape, array.shape, strict=True):
+        lo, hi = max(s, 0), min(s + n, size)
+        if hi <= lo:
+            return out
+        src.append(slice(lo, hi))
+        dst.append(slice(lo - s, hi - s))
+    out[tuple(dst)] = array[tuple(src)]
+    return out
+
+
+def sample_crop(
+    rng: np.random.Generator,
+    item: Annotation,
+    out_shape: Sequence[int],
+    augmenter: Augmenter | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One (image, labels, is_false) training crop around a random annotated nucleus."""
+    out_shape = tuple(min(o, s) for o, s in zip(out_shape, item.volume.shape, strict=True))
+    in_shape = augmenter.required_input_shape(out_shape) if augmenter else out_shape
+    anchor = item.anchors[rng.integers(len(item.anchors))]
+    jitter = rng.uniform(-0.25, 0.25, 3) * np.asarray(out_shape)
+    start = np.round(anchor + jitter - np.asarray(in_shape) / 2).astype(int)
+    image = take(item.volume, start, in_shape, 0.0)
+    labels = take(item.labels.labels, start, in_shape, IGNORE)
+    is_false = take(item.labels.is_false, start, in_shape, False)
+    if augmenter is None:
+        return image, labels, is_false
+    return augmenter.augment(image, labels, is_false, out_shape)
+
+
+def _batch(crops: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
+    image = torch.from_numpy(np.stack([c[0] for c in crops])[:, None]).float().to(device)
+    labels = torch.from_numpy(np.stack([c[1] for c in crops])).long().to(device)
+    is_false = torch.from_numpy(np.stack([c[2] for c in crops])).bool().to(device)
+    return image, labels, is_false
+
+
+def _step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    device: torch.device,
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    image: torch.Tensor,
+) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    with autocast_context(device):
+        logits = model(image)
+    loss = loss_fn(logits.float())
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return float(loss.detach())
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _schedule(items: list[Annotation], params: TrainingParams, rng: np.random.Generator):
+    """Which timepoint each step trains on: random (interactive) or epochs (batch)."""
+    if params.mode == "interactive":
+        return [items[i] for i in rng.integers(len(items), size=params.steps)]
+    order: list[Annotation] = []
+    for _ in range(params.epochs):
+        order += [items[i] for i in rng.permutation(len(items))]
+    return order
+
+
+def train_detection(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    items: Sequence[Annotation],
+    voxel_size: VoxelSize,
+    params: TrainingParams,
+    device: torch.device,
+    prior: bool = False,
+    stop: StopFlag | None = None,
+) -> Generator[Progress, None, TrainOutcome]:
+    """Train in place; yields after each step, returns when done or stopped.
+
+    ``prior`` runs the paper's prior phase first (L_prior on random crops, three
+    epochs at decreasing learning rates), which starts a fresh network off as a
+    rough intensity detector so that a handful of annotations suffice.
+    """
+    rng = np.random.default_rng(params.seed)
+    augmenter = Augmenter(rng, voxel_size=voxel_size) if params.augment else None
+    scaler = make_grad_scaler(device)
+    schedule = _schedule(list(items), params, rng)
+    n_prior = len(PRIOR_LEARNING_RATES) * PRIOR_CROPS_PER_EPOCH if prior else 0
+    total = n_prior + len(schedule)
+    start, loss, step = time.perf_counter(), None, 0
+    model.train()
+    for step in range(1, total + 1):
+        if stop is not None and stop.is_set():
+            return TrainOutcome(step - 1, loss, True, time.perf_counter() - start)
+        if step <= n_prior:
+            lr = PRIOR_LEARNING_RATES[(step - 1) // PRIOR_CROPS_PER_EPOCH]
+            item = items[rng.integers(len(items))]
+            image, _, _ = _batch([sample_crop(rng, item, params.crop_size, None)], device)
+            loss_fn = lambda logits, image=image: prior_loss(logits, image)  # noqa: E731
+            task = "prior training"
+        else:
+            lr = params.learning_rate
+            crops = [sample_crop(rng, schedule[step - n_prior - 1], params.crop_size, augmenter)]
+            image, labels, is_false = _batch(crops, device)
+            loss_fn = lambda logits, labels=labels, f=is_false: vclass_loss(  # noqa: E731
+                logits, labels, f, wt=params.wt, wf=params.wf
+            )
+            task = "training"
+        _set_lr(optimizer, lr)
+        loss = _step(model, optimizer, scaler, device, loss_fn, image)
+        yield Progress(task, step, total, loss, lr, time.perf_counter() - start)
+    return TrainOutcome(total, loss, False, time.perf_counter() - start)
