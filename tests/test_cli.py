@@ -107,3 +107,39 @@ def test_module_entry_point_and_usage_errors():
     assert out.returncode == 0 and "napari-elephant" in out.stdout
     out = run_cli("init")
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_first_round_from_the_command_line(sample_dir, tmp_path, capsys):
+    """init → import a few annotations → train-detection → predict."""
+    ws_path = tmp_path / "w.elephant"
+    main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")])
+    truth = load_csv(sample_dir / "truth.csv")
+    few = tmp_path / "few.csv"
+    lines = (sample_dir / "truth.csv").read_text().splitlines()
+    first = [ln for ln in lines[1:] if ln.split(",")[1] == "0"][:3]
+    few.write_text("\n".join([lines[0], *[_no_parent(ln) for ln in first]]) + "\n")
+    assert main(["import", str(ws_path), str(few)]) == 0
+    assert main(["train-detection", str(ws_path), "--steps", "30", "--timepoints", "0:1"]) == 0
+    assert "model saved" in capsys.readouterr().out
+    assert main(["predict", str(ws_path), "--timepoints", "0:2"]) == 0
+    assert "predicted 2 timepoints" in capsys.readouterr().out
+    graph = Workspace.open(ws_path).graph
+    assert len(graph.ids_at(1)) > 0  # predictions were saved
+    assert len(graph.ids_at(0)) <= 3 * len(truth.ids_at(0))
+
+
+def _no_parent(line: str) -> str:
+    cells = line.split(",")
+    cells[11] = ""
+    return ",".join(cells)
+
+
+def test_cuda_asked_but_absent_is_one_line(sample_dir, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    ws_path = tmp_path / "w.elephant"
+    main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")])
+    assert main(["train-detection", str(ws_path), "--device", "cuda"]) == 2
+    assert "CUDA" in capsys.readouterr().err

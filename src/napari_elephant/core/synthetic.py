@@ -139,7 +139,7 @@ PRESETS: dict[str, SyntheticPreset] = {
         min_spacing=6.0, division_prob=0.02, min_cycle=3, daughter_separation=6.0,
         jitter=0.5, intensity_mean=160.0, intensity_spread=0.4, intensity_jitter=0.1,
         frame_jitter=0.05, bleaching=0.02, depth_attenuation=0.4, blur_sigma=(1.8, 0.5, 0.5),
-        background=120.0, photons=6.0, read_noise=12.0,
+        background=120.0, photons=30.0, read_noise=8.0,
     ),
     # Large, non-uniform motion and far-flung daughters: nearest neighbour fails.
     "fast_motion": SyntheticPreset(

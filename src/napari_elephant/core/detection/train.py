@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from napari_elephant.core.detection.augment import Augmenter
+from napari_elephant.core.detection.background import resolve_threshold, smooth
 from napari_elephant.core.detection.labels import IGNORE, LabelVolume, render_labels
 from napari_elephant.core.detection.losses import prior_loss, vclass_loss
 from napari_elephant.core.params import DetectionParams, TrainingParams
@@ -63,32 +64,50 @@ def make_annotation(
     params: DetectionParams,
 ) -> Annotation:
     """Render the labels of one timepoint (once per round, then cropped at will)."""
+    smoothed = smooth(volume, voxel_size)
+    threshold = resolve_threshold(params.background_threshold, smoothed, true_nuclei, voxel_size)
     labels = render_labels(
         volume.shape,
         voxel_size,
         true_nuclei,
         false_nuclei,
-        volume,
+        smoothed,
         params.center_ratio,
-        params.background_threshold,
+        threshold,
     )
     centers = [n.center for n in (*true_nuclei, *false_nuclei)]
     anchors = voxel_size.to_voxels(np.asarray(centers, dtype=np.float64).reshape(-1, 3))
     return Annotation(t, volume, labels, anchors)
 
 
-def take(array: np.ndarray, start: Sequence[int], shape: Sequence[int], fill: float) -> np.ndarray:
-    """``array[start : start + shape]``, padded with ``fill`` where it leaves the array."""
-    out = np.full(tuple(shape), fill, dtype=array.dtype)
-    src, dst = [], []
+def crop_start(center: np.ndarray, shape: Sequence[int], size: Sequence[int]) -> np.ndarray:
+    """Start of a crop of ``shape`` around ``center``, kept inside the volume.
+
+    A crop that hangs over the edge would teach the network about padding it
+    never sees at prediction time, so crops slide back inside; only a volume
+    smaller than the crop is padded (centred).
+    """
+    start = np.round(np.asarray(center) - np.asarray(shape) / 2).astype(int)
+    room = np.asarray(size) - np.asarray(shape)
+    return np.where(room >= 0, np.clip(start, 0, np.maximum(room, 0)), room // 2)
+
+
+def take(
+    array: np.ndarray, start: Sequence[int], shape: Sequence[int], fill: float | None
+) -> np.ndarray:
+    """``array[start : start + shape]``; outside the array: ``fill``, or the edge value
+    when ``fill`` is None (images: no artificial black slabs)."""
+    pads, src = [], []
     for s, n, size in zip(start, shape, array.shape, strict=True):
         lo, hi = max(s, 0), min(s + n, size)
-        if hi <= lo:
-            return out
-        src.append(slice(lo, hi))
-        dst.append(slice(lo - s, hi - s))
-    out[tuple(dst)] = array[tuple(src)]
-    return out
+        src.append(slice(lo, max(hi, lo)))
+        pads.append((lo - s, s + n - max(hi, lo)))
+    part = array[tuple(src)]
+    if not any(a or b for a, b in pads):
+        return part.copy()
+    if fill is None:
+        return np.pad(part, pads, mode="edge")
+    return np.pad(part, pads, mode="constant", constant_values=fill)
 
 
 def sample_crop(
@@ -102,8 +121,8 @@ def sample_crop(
     in_shape = augmenter.required_input_shape(out_shape) if augmenter else out_shape
     anchor = item.anchors[rng.integers(len(item.anchors))]
     jitter = rng.uniform(-0.25, 0.25, 3) * np.asarray(out_shape)
-    start = np.round(anchor + jitter - np.asarray(in_shape) / 2).astype(int)
-    image = take(item.volume, start, in_shape, 0.0)
+    start = crop_start(anchor + jitter, in_shape, item.volume.shape)
+    image = take(item.volume, start, in_shape, None)
     labels = take(item.labels.labels, start, in_shape, IGNORE)
     is_false = take(item.labels.is_false, start, in_shape, False)
     if augmenter is None:
@@ -186,7 +205,11 @@ def train_detection(
             task = "prior training"
         else:
             lr = params.learning_rate
-            crops = [sample_crop(rng, schedule[step - n_prior - 1], params.crop_size, augmenter)]
+            item = schedule[step - n_prior - 1]
+            crops = [
+                sample_crop(rng, item, params.crop_size, augmenter)
+                for _ in range(params.batch_size)
+            ]
             image, labels, is_false = _batch(crops, device)
             loss_fn = lambda logits, labels=labels, f=is_false: vclass_loss(  # noqa: E731
                 logits, labels, f, wt=params.wt, wf=params.wf

@@ -1,0 +1,124 @@
+"""Detection rounds on a workspace: train → save → load → predict, and the errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from napari_elephant.core.detection import engine
+from napari_elephant.core.detection.merge import merge_predictions
+from napari_elephant.core.detection.model import DetectionUNet, UNetConfig
+from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.io.image import write_ome_zarr
+from napari_elephant.core.metrics import detection_scores
+from napari_elephant.core.params import TrainingParams
+from napari_elephant.core.synthetic import generate
+from napari_elephant.core.training.checkpoint import save_checkpoint
+from napari_elephant.core.training.progress import StopFlag, drain
+from napari_elephant.core.workspace import Workspace
+
+CPU = torch.device("cpu")
+FAST = TrainingParams(steps=40, crop_size=(8, 32, 32), seed=0)
+
+
+@pytest.fixture(scope="module")
+def movie():
+    return generate("tiny", seed=5)
+
+
+@pytest.fixture
+def ws(tmp_path, movie) -> Workspace:
+    path = write_ome_zarr(tmp_path / "m.ome.zarr", movie.image, movie.voxel_size)
+    ws = Workspace.create(tmp_path / "w.elephant", path)
+    ws.graph.add_nuclei(movie.graph.nuclei_at(0)[:3])
+    return ws
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, movie) -> Workspace:
+    """One training round shared by the prediction tests (it is the slow part)."""
+    tmp = tmp_path_factory.mktemp("trained")
+    path = write_ome_zarr(tmp / "m.ome.zarr", movie.image, movie.voxel_size)
+    ws = Workspace.create(tmp / "w.elephant", path)
+    ws.graph.add_nuclei(movie.graph.nuclei_at(0)[:3])
+    torch.manual_seed(0)
+    drain(engine.train_round(ws, CPU, FAST, timepoints=[0]))
+    return ws
+
+
+def test_parse_timepoints():
+    assert engine.parse_timepoints(None, 4) == [0, 1, 2, 3]
+    assert engine.parse_timepoints("1:3", 4) == [1, 2]
+    assert engine.parse_timepoints("2:", 4) == [2, 3]
+    assert engine.parse_timepoints("3", 4) == [3]
+    for bad in ("a:b", "2:9", "3:1"):
+        with pytest.raises(InvalidInputError, match="timepoints"):
+            engine.parse_timepoints(bad, 4)
+
+
+def test_train_save_load_predict_finds_the_nuclei(trained, movie):
+    reopened = Workspace.open(trained.path)  # the model comes from disk
+    for record in engine.predict_round(reopened, CPU):
+        t, found = record.extra["t"], record.extra["ellipsoids"]
+        merge_predictions(reopened.graph, t, found, reopened.params.detection.d_sup)
+    scores = detection_scores(reopened.graph, movie.graph, dmax=3.0)
+    assert scores.f1 >= 0.8, scores
+
+
+def test_training_resumes_from_the_saved_model(trained):
+    records = []
+    drain(
+        engine.train_round(trained, CPU, FAST.model_copy(update={"steps": 3}), [0]), records.append
+    )
+    assert len(records) == 3  # no prior phase: the network was not fresh
+    assert all(r.task == "training" for r in records)
+
+
+def test_no_annotations_is_a_clear_error(ws):
+    ws.graph.set_status(ws.graph.ids_at(0), "predicted")
+    with pytest.raises(InvalidInputError, match="no annotations"):
+        drain(engine.train_round(ws, CPU, FAST))
+
+
+def test_annotation_outside_the_image_is_a_clear_error(ws):
+    ws.graph.add_nucleus(0, (1.0, 500.0, 2.0), radius=2)
+    with pytest.raises(InvalidInputError, match="outside the image"):
+        drain(engine.train_round(ws, CPU, FAST))
+
+
+def test_incompatible_checkpoint_is_a_clear_error(ws):
+    small = DetectionUNet(UNetConfig(base_channels=4, depth=2, pool_z=(False, True)))
+    other = UNetConfig(base_channels=8, depth=2, pool_z=(False, True))
+    save_checkpoint(engine.detection_dir(ws), small, other)
+    with pytest.raises(InvalidInputError, match="does not match"):
+        drain(engine.train_round(ws, CPU, FAST))
+
+
+def test_predict_needs_a_model(ws):
+    with pytest.raises(InvalidInputError, match="train one first"):
+        next(engine.predict_round(ws, CPU))
+
+
+def test_a_stopped_round_keeps_what_it_learned(ws):
+    stop = StopFlag()
+    gen = engine.train_round(ws, CPU, FAST, stop=stop)
+    outcome = drain(gen, lambda r: stop.set() if r.step == 2 else None)
+    assert outcome.stopped and outcome.steps == 2
+    assert (engine.detection_dir(ws) / "weights.pt").is_file()
+
+
+def test_distributed_prediction_matches_in_process(trained):
+    from napari_elephant.core.detection.distributed import predict_distributed
+
+    tps = [0, 1, 2]
+    local = {r.extra["t"]: r.extra["ellipsoids"] for r in engine.predict_round(trained, CPU, tps)}
+    spread = {
+        r.extra["t"]: r.extra["ellipsoids"]
+        for r in predict_distributed(trained, tps, "local", per_task=2)
+    }
+    assert sorted(spread) == tps
+    for t in tps:
+        a = np.array(sorted(tuple(e.center) for e in local[t]))
+        b = np.array(sorted(tuple(e.center) for e in spread[t]))
+        np.testing.assert_allclose(a, b, atol=1e-3)
