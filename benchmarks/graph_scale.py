@@ -58,7 +58,17 @@ def build_lineage(n_t: int, n_start: int, seed: int = 0) -> tuple[list[Nucleus],
 
 
 def rss_mb() -> float:
-    """Peak resident memory of this process (MB)."""
+    """Peak resident memory of this process (MB).
+
+    Read from ``VmHWM``: a child's ``ru_maxrss`` starts from its parent's size
+    at the fork, which would count the builder's memory against the reopen.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
