@@ -32,7 +32,7 @@ class DetectionParams(_Params):
         "auto",
         title="Background threshold",
         description="Unannotated voxels whose (lightly smoothed) normalised intensity is "
-        "below this are background (0 = none, 1 = every unannotated voxel; auto = a third "
+        "below this are background (0 = none, 1 = every unannotated voxel; auto = a quarter "
         "of the way from the background level to the annotated nuclei).",
     )
     center_threshold: float = Field(

@@ -69,7 +69,8 @@ def test_training_yields_progress_and_lowers_the_loss(annotation):
     n_prior = len(PRIOR_LEARNING_RATES) * PRIOR_CROPS_PER_EPOCH
     assert [r.step for r in records] == list(range(1, n_prior + 26))
     assert records[0].task == "prior training" and records[-1].task == "training"
-    assert records[0].lr == PRIOR_LEARNING_RATES[0] and records[-1].lr == 2e-3
+    assert records[0].lr == PRIOR_LEARNING_RATES[0]
+    assert records[n_prior].lr == 2e-3 and records[-1].lr == pytest.approx(2e-4)
     losses = [r.loss for r in records[n_prior:]]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
     assert not outcome.stopped and outcome.steps == n_prior + 25

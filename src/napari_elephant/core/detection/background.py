@@ -22,7 +22,7 @@ from napari_elephant.core.units import VoxelSize
 
 SMOOTH_SIGMA_UM = 0.75  # about a quarter of a typical nucleus radius
 BACKGROUND_PERCENTILE = 20.0  # nuclei rarely fill more than 80 % of a volume
-AUTO_FRACTION = 0.35  # low: a dim nucleus must not be taught as background
+AUTO_FRACTION = 0.25  # low: a dim nucleus must not be taught as background
 
 
 def smooth(volume: np.ndarray, voxel_size: VoxelSize, sigma_um: float = SMOOTH_SIGMA_UM):

@@ -155,9 +155,17 @@ def _step(
     return float(loss.detach())
 
 
+def cosine_lr(lr: float, i: int, n: int, floor: float = 0.1) -> float:
+    """Cosine decay from ``lr`` to ``floor × lr`` over a round: big steps first, then
+    settle, so the round ends on a quiet model rather than on a noisy update."""
+    if n <= 1:
+        return lr
+    return float(lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * i / (n - 1)))))
+
+
 def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = float(lr)  # a numpy scalar would make optimizer.pt unsafe to load
 
 
 def _schedule(items: list[Annotation], params: TrainingParams, rng: np.random.Generator):
@@ -204,7 +212,7 @@ def train_detection(
             loss_fn = lambda logits, image=image: prior_loss(logits, image)  # noqa: E731
             task = "prior training"
         else:
-            lr = params.learning_rate
+            lr = cosine_lr(params.learning_rate, step - n_prior - 1, len(schedule))
             item = schedule[step - n_prior - 1]
             crops = [
                 sample_crop(rng, item, params.crop_size, augmenter)

@@ -45,6 +45,7 @@ from napari_elephant.core.graph import (
     six_to_cov,
 )
 from napari_elephant.core.graph.graph import gc_paused
+from napari_elephant.core.graph.merge import MergeReport
 
 COV_COLUMNS = tuple(f"cov_{k}" for k in COV_KEYS)
 CSV_COLUMNS = ("id", "t", "z", "y", "x", *COV_COLUMNS, "parent_id", "status")
@@ -60,20 +61,7 @@ class CsvRow:
     parent_id: int | None
 
 
-@dataclass(frozen=True)
-class ImportReport:
-    """What an import changed (``updated`` counts nuclei whose values changed)."""
-
-    added: int = 0
-    updated: int = 0
-    links_added: int = 0
-    links_updated: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.added} nuclei added, {self.updated} updated, "
-            f"{self.links_added} links added, {self.links_updated} updated"
-        )
+ImportReport = MergeReport  # what an import changed: the same record as any merge
 
 
 # ------------------------------------------------------------------ writing
