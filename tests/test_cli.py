@@ -119,6 +119,9 @@ def test_first_round_from_the_command_line(sample_dir, tmp_path, capsys):
     first = [ln for ln in lines[1:] if ln.split(",")[1] == "0"][:3]
     few.write_text("\n".join([lines[0], *[_no_parent(ln) for ln in first]]) + "\n")
     assert main(["import", str(ws_path), str(few)]) == 0
+    ws = Workspace.open(ws_path)
+    ws.params.training.seed = 0  # a repeatable round
+    ws.save_settings()
     assert main(["train-detection", str(ws_path), "--steps", "30", "--timepoints", "0:1"]) == 0
     assert "model saved" in capsys.readouterr().out
     assert main(["predict", str(ws_path), "--timepoints", "0:2"]) == 0

@@ -118,6 +118,8 @@ def train_round(
     if timepoints is None:
         timepoints = ws.graph.timepoints()
     items = collect_annotations(ws, source, timepoints)
+    if params.seed is not None:  # a seeded round is repeatable: weights and crops
+        torch.manual_seed(params.seed)
     model, optimizer_state, fresh = load_model(ws, device, from_scratch)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     if optimizer_state is not None:
