@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from napari_elephant.core.ellipsoid import quadratic_form
 from napari_elephant.core.units import VoxelSize
 
 UINT16_MAX = 65535
@@ -73,13 +74,7 @@ def stamp_ellipsoid(
         (np.arange(lo[k], hi[k]) - center_vox[k]).reshape([-1 if j == k else 1 for j in range(3)])
         for k in range(3)
     )
-    a = np.linalg.inv(cov_vox)
-    q = (
-        a[0, 0] * dz * dz
-        + a[1, 1] * dy * dy
-        + a[2, 2] * dx * dx
-        + 2.0 * (a[0, 1] * dz * dy + a[0, 2] * dz * dx + a[1, 2] * dy * dx)
-    )
+    q = quadratic_form(cov_vox, dz, dy, dx)
     if edge_width > 0:
         profile = np.clip(0.5 + (1.0 - np.sqrt(q)) * (r_eq / edge_width), 0.0, 1.0)
     else:

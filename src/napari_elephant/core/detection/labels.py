@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_elephant.core.ellipsoid import quadratic_form
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph.model import Status, six_to_cov
 from napari_elephant.core.units import VoxelSize
@@ -123,13 +124,7 @@ def ellipsoid_mask(
     slices = _bbox_slices(shape, vs, center, cov, origin)
     axes = [_axis_um(vs, k, s) + origin[k] - center[k] for k, s in enumerate(slices)]
     dz, dy, dx = np.ix_(*axes)
-    a = np.linalg.inv(cov)
-    q = (
-        a[0, 0] * dz * dz
-        + a[1, 1] * dy * dy
-        + a[2, 2] * dx * dx
-        + 2.0 * (a[0, 1] * dz * dy + a[0, 2] * dz * dx + a[1, 2] * dy * dx)
-    )
+    q = quadratic_form(cov, dz, dy, dx)
     return slices, q <= 1.0
 
 
