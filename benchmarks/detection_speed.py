@@ -191,7 +191,7 @@ def time_prediction(
     """Median seconds of predict_tiled on ``volume`` (after one warm-up)."""
     torch.manual_seed(0)
     model = DetectionUNet(config).to(device)
-    amp = device.type == "cuda"  # as engine.predict_volume
+    amp = device.type == "cuda"  # as engine.predict_volume does
     predict_tiled(model, volume, device=device, amp=amp)
     times = []
     for _ in range(repeats):

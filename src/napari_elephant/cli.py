@@ -241,7 +241,7 @@ def _train_detection_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train_detection(args: argparse.Namespace) -> int:
-    from napari_elephant.core.detection.engine import parse_timepoints, train_round
+    from napari_elephant.core.detection.engine import detection_dir, parse_timepoints, train_round
     from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 
@@ -261,7 +261,7 @@ def cmd_train_detection(args: argparse.Namespace) -> int:
     bar.close()
     print(
         f"trained {outcome.steps} steps in {outcome.elapsed:.1f} s on {device} "
-        f"(last loss {outcome.last_loss:.4f}); model saved in {ws.models_dir / 'detection'}"
+        f"(last loss {outcome.last_loss:.4f}); model saved in {detection_dir(ws)}"
     )
     return 0
 

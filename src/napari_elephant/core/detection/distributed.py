@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-from napari_elephant.core.detection.postprocess import Ellipsoid, extract_nuclei
-from napari_elephant.core.detection.tiling import predict_tiled
+from napari_elephant.core.detection.engine import detection_dir, predict_volume
+from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import open_image
 from napari_elephant.core.params import DetectionParams
@@ -47,8 +47,8 @@ def predict_block(
     det = DetectionParams.model_validate(params)
     out = []
     for t in timepoints:
-        probs = predict_tiled(model, source.timepoint(t, normalized=True), device=device)
-        out.append((t, extract_nuclei(probs, vs, det)))
+        volume = source.timepoint(t, normalized=True)
+        out.append((t, predict_volume(model, volume, vs, det, torch.device(device))))
     source.close()
     return out
 
@@ -76,7 +76,7 @@ def predict_distributed(
     """Like :func:`engine.predict_round`, with the timepoints spread over workers."""
     from dask.distributed import as_completed
 
-    folder = ws.models_dir / "detection"
+    folder = detection_dir(ws)
     if not has_checkpoint(folder):
         raise InvalidInputError("no trained detection model yet: train one first")
     args = (

@@ -24,7 +24,7 @@ from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_
 from napari_elephant.core.detection.train import train_detection as _train
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import ImageSource
-from napari_elephant.core.params import TrainingParams
+from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.training.checkpoint import (
     has_checkpoint,
     load_checkpoint,
@@ -32,6 +32,7 @@ from napari_elephant.core.training.checkpoint import (
     save_checkpoint,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
+from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace
 
 KIND = "detection"
@@ -141,13 +142,14 @@ def train_round(
 def predict_volume(
     model: torch.nn.Module,
     volume: np.ndarray,
-    ws: Workspace,
+    voxel_size: VoxelSize,
+    params: DetectionParams,
     device: torch.device,
     stop: StopFlag | None = None,
 ) -> list[Ellipsoid]:
-    """Ellipsoids (µm) of one normalised timepoint volume."""
+    """Ellipsoids (µm) of one normalised timepoint volume (in-process and on workers)."""
     probs = predict_tiled(model, volume, device=device, amp=device.type == "cuda", stop=stop)
-    return extract_nuclei(probs, ws.voxel_size, ws.params.detection)
+    return extract_nuclei(probs, voxel_size, params)
 
 
 def predict_round(
@@ -168,7 +170,8 @@ def predict_round(
     for i, t in enumerate(tps, start=1):
         if stop is not None and stop.is_set():
             return i - 1
-        found = predict_volume(model, source.timepoint(t, normalized=True), ws, device)
+        volume = source.timepoint(t, normalized=True)
+        found = predict_volume(model, volume, ws.voxel_size, ws.params.detection, device)
         yield Progress(
             "prediction",
             i,
