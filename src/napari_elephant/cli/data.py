@@ -1,0 +1,161 @@
+"""Commands that move data: sample, init, import, export, demo."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from napari_elephant.core.errors import InvalidInputError
+
+GRAPH_FORMATS = ("csv", "geff")
+
+
+# ----------------------------------------------------------------- sample
+def _sample_args(p: argparse.ArgumentParser) -> None:
+    from napari_elephant.core.synthetic import PRESETS
+
+    p.add_argument("out_dir", type=Path, help="folder to write into (created)")
+    p.add_argument("--preset", default="default", choices=sorted(PRESETS))
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from napari_elephant.core.sample import write_sample
+
+    files = write_sample(args.out_dir, args.preset, args.seed)
+    g = files.data.graph
+    print(
+        f"movie {files.movie} ({'×'.join(map(str, files.data.image.shape))} TZYX, "
+        f"voxel {files.data.voxel_size.as_tuple()} µm)"
+    )
+    print(
+        f"ground truth {files.truth_geff} and {files.truth_csv} "
+        f"({len(g)} nuclei, {g.n_links} links)"
+    )
+    return 0
+
+
+# ------------------------------------------------------------------- init
+def _init_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "workspace", type=Path, help="workspace folder to create (e.g. embryo.elephant)"
+    )
+    p.add_argument("--image", required=True, type=Path, help="the movie (Zarr, HDF5, TIFF)")
+    p.add_argument("--dataset", help="key of the array inside a Zarr/HDF5 container")
+    p.add_argument("--axes", help="axis order when the file does not say, e.g. TZYX, TYX")
+    p.add_argument(
+        "--voxel-size",
+        nargs=3,
+        type=float,
+        metavar=("Z", "Y", "X"),
+        help="voxel size in µm (overrides the file's metadata)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing workspace")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from napari_elephant.core.units import VoxelSize
+    from napari_elephant.core.workspace import Workspace
+
+    voxel = VoxelSize.from_sequence(args.voxel_size) if args.voxel_size else None
+    ws = Workspace.create(
+        args.workspace, args.image, args.dataset, voxel, args.axes, overwrite=args.overwrite
+    )
+    source = ws.open_image()
+    print(
+        f"created {ws.path}: {source.n_timepoints} timepoints of "
+        f"{'×'.join(map(str, source.shape_zyx))} ZYX, voxel {ws.voxel_size.as_tuple()} µm"
+    )
+    return 0
+
+
+# ---------------------------------------------------------- import/export
+def _format_from(path: Path, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    name = path.name.lower().rstrip("/")
+    for candidate in GRAPH_FORMATS:
+        if name.endswith("." + candidate):
+            return candidate
+    raise InvalidInputError(f"cannot tell the format of {path} from its name; pass --format")
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", type=Path)
+    p.add_argument("file", type=Path, help="tracking graph to merge in")
+    p.add_argument("--format", choices=GRAPH_FORMATS, help="default: from the extension")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from napari_elephant.core.graph.merge import merge_into
+    from napari_elephant.core.io.csv_io import import_csv
+    from napari_elephant.core.io.geff_io import read_geff
+    from napari_elephant.core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    fmt = _format_from(args.file, args.format)
+    if fmt == "csv":
+        report = import_csv(ws.graph, args.file)
+    else:
+        other = read_geff(args.file)
+        report = merge_into(ws.graph, other.nuclei(), other.links(), f"import {args.file.name}")
+    ws.save_graph()
+    print(f"imported {args.file} into {ws.path}: {report}")
+    return 0
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", type=Path)
+    p.add_argument("out", type=Path, help="file (csv) or folder (geff) to write")
+    p.add_argument("--format", choices=GRAPH_FORMATS, help="default: from the extension")
+    p.add_argument("--overwrite", action="store_true")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from napari_elephant.core.io.csv_io import write_csv
+    from napari_elephant.core.io.geff_io import write_geff
+    from napari_elephant.core.workspace import Workspace
+
+    fmt = _format_from(args.out, args.format)
+    if args.out.exists() and not args.overwrite:
+        raise InvalidInputError(f"{args.out} exists; pass --overwrite to replace it")
+    ws = Workspace.open(args.workspace)
+    if fmt == "csv":
+        write_csv(ws.graph, args.out)
+    else:
+        write_geff(ws.graph, args.out, overwrite=True)
+    print(f"wrote {len(ws.graph)} nuclei and {ws.graph.n_links} links to {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------- demo
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        default=None,
+        help="where the demo workspace lives (default: the user cache folder)",
+    )
+    p.add_argument("--fresh", action="store_true", help="recreate the demo workspace")
+    p.add_argument("--preset", default="default", help="synthetic preset of the sample movie")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from napari_elephant.core.demo import demo_workspace
+
+    ws = demo_workspace(args.workspace, preset=args.preset, fresh=args.fresh)
+    print(f"demo workspace {ws.path}")
+    from napari_elephant._qt.launch import launch_viewer
+
+    launch_viewer(ws.path)
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
+    "demo": (_demo_args, cmd_demo, "open napari with the sample movie and the ELEPHANT docks"),
+    "sample": (_sample_args, cmd_sample, "write a synthetic movie and its ground truth"),
+    "init": (_init_args, cmd_init, "create a workspace for a movie"),
+    "import": (_import_args, cmd_import, "merge a tracking graph (CSV, GEFF) into a workspace"),
+    "export": (_export_args, cmd_export, "write a workspace's tracking graph (CSV, GEFF)"),
+}

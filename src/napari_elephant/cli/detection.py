@@ -1,0 +1,101 @@
+"""Detection commands: train-detection and predict."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from napari_elephant.cli.common import ProgressBar, device_args, engine_device, timepoint_args
+
+
+def _train_detection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", type=Path)
+    p.add_argument(
+        "--mode",
+        choices=("interactive", "batch"),
+        help="interactive: steps on crops of the annotations; batch: epochs",
+    )
+    p.add_argument("--steps", type=int, help="training steps (interactive mode)")
+    p.add_argument("--epochs", type=int, help="epochs over the annotated timepoints (batch)")
+    timepoint_args(p, "train on")
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="start from a fresh network instead of the workspace's model",
+    )
+    device_args(p)
+
+
+def cmd_train_detection(args: argparse.Namespace) -> int:
+    from napari_elephant.core.detection.engine import detection_dir, parse_timepoints, train_round
+    from napari_elephant.core.training.progress import drain
+    from napari_elephant.core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    changes = {
+        k: v
+        for k, v in (("mode", args.mode), ("steps", args.steps), ("epochs", args.epochs))
+        if v is not None
+    }
+    params = ws.params.training.model_validate({**ws.params.training.model_dump(), **changes})
+    device = engine_device(ws, args.device)
+    tps = None
+    if args.timepoints:
+        tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
+    bar = ProgressBar()
+    outcome = drain(train_round(ws, device, params, tps, args.from_scratch), bar)
+    bar.close()
+    print(
+        f"trained {outcome.steps} steps in {outcome.elapsed:.1f} s on {device} "
+        f"(last loss {outcome.last_loss:.4f}); model saved in {detection_dir(ws)}"
+    )
+    return 0
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("workspace", type=Path)
+    timepoint_args(p, "predict")
+    device_args(p)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fan timepoints out over a dask.distributed cluster ('local' starts a LocalCluster)",
+    )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from napari_elephant.core.detection.engine import parse_timepoints, predict_round
+    from napari_elephant.core.detection.merge import merge_predictions
+    from napari_elephant.core.workspace import Workspace
+
+    ws = Workspace.open(args.workspace)
+    tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
+    device = engine_device(ws, args.device)
+    if args.scheduler:
+        from napari_elephant.core.detection.distributed import predict_distributed
+
+        records = predict_distributed(ws, tps, args.scheduler, device.type)
+    else:
+        records = predict_round(ws, device, tps)
+    bar, added = ProgressBar(), 0
+    for record in records:
+        result = merge_predictions(
+            ws.graph, record.extra["t"], record.extra["ellipsoids"], ws.params.detection.d_sup
+        )
+        added += result.added
+        bar(record)
+    bar.close()
+    ws.save_graph()
+    print(f"predicted {len(tps)} timepoints: {added} nuclei added; saved in {ws.path}")
+    return 0
+
+
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
+    "train-detection": (
+        _train_detection_args,
+        cmd_train_detection,
+        "train the detection network on the workspace's annotations",
+    ),
+    "predict": (_predict_args, cmd_predict, "detect nuclei with the trained network"),
+}
