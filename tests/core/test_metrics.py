@@ -1,12 +1,20 @@
-"""Detection matching and scores on hand-built graphs."""
+"""Detection, link and division scores on hand-built graphs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import TrackingGraph
-from napari_elephant.core.metrics import Scores, detection_scores, match_points
+from napari_elephant.core.metrics import (
+    Scores,
+    detection_scores,
+    division_scores,
+    evaluate,
+    link_scores,
+    match_points,
+)
 
 
 def graph_of(points: list[tuple[int, tuple[float, float, float]]], status="accepted"):
@@ -41,3 +49,84 @@ def test_detection_scores_count_per_timepoint_and_ignore_rejected():
 def test_empty_cases_are_perfect_not_nan():
     assert Scores(0, 0, 0).f1 == 1.0
     assert Scores(0, 3, 0).precision == 0.0
+
+
+# ------------------------------------------------------ links and divisions
+def lineage(spec: dict[str, tuple[int, float]], links: list[tuple[str, str]], **status):
+    """A graph from named nuclei {name: (t, x)} and links; status={name: 'rejected'}."""
+    g, ids = TrackingGraph(), {}
+    for name, (t, x) in spec.items():
+        ids[name] = g.add_nucleus(t, (0, 0, x), radius=2, status=status.get(name, "accepted"))
+    for p, c in links:
+        g.add_link(ids[p], ids[c], status.get(p + c, "accepted"))
+    return g
+
+
+DIVIDING = {"a": (0, 0.0), "b": (1, 0.0), "c": (1, 20.0)}
+
+
+def test_a_link_counts_when_both_ends_match_linked_truth_nuclei():
+    truth = lineage({"a": (0, 0.0), "b": (1, 0.0), "c": (2, 0.0)}, [("a", "b"), ("b", "c")])
+    result = lineage({"a": (0, 1.0), "b": (1, 0.5), "c": (2, 9.0)}, [("a", "b"), ("b", "c")])
+    s = link_scores(result, truth, dmax=3.0)
+    assert (s.tp, s.fp, s.fn) == (1, 1, 1)  # b → c ends on a nucleus that matches nothing
+
+
+def test_gap_links_match_only_the_same_gap():
+    spec = {"a": (0, 0.0), "b": (1, 0.0), "c": (2, 0.0)}
+    truth = lineage(spec, [("a", "c")])  # the truth skips t = 1 (b is not linked)
+    assert link_scores(lineage(spec, [("a", "c")]), truth).tp == 1
+    bridged = link_scores(lineage(spec, [("a", "b"), ("b", "c")]), truth)
+    assert (bridged.tp, bridged.fp, bridged.fn) == (0, 2, 1)
+
+
+def test_rejected_links_and_nuclei_are_not_part_of_either_graph():
+    spec = {"a": (0, 0.0), "b": (1, 0.0), "c": (2, 0.0)}
+    truth = lineage(spec, [("a", "b"), ("b", "c")], bc="rejected")
+    result = lineage(spec, [("a", "b"), ("b", "c")], ab="rejected", c="rejected")
+    ev = evaluate(result, truth)
+    assert (ev.links.tp, ev.links.fp, ev.links.fn) == (0, 0, 1)  # only truth a → b counts
+    assert (ev.detection.tp, ev.detection.fp, ev.detection.fn) == (2, 0, 1)
+
+
+def test_a_division_needs_the_parent_and_both_children():
+    truth = lineage(DIVIDING, [("a", "b"), ("a", "c")])
+    assert division_scores(lineage(DIVIDING, [("a", "b"), ("a", "c")]), truth).f1 == 1.0
+    moved = lineage({**DIVIDING, "c": (1, 10.0)}, [("a", "b"), ("a", "c")])
+    s = division_scores(moved, truth)
+    assert (s.tp, s.fp, s.fn) == (0, 1, 1)
+    single = division_scores(lineage(DIVIDING, [("a", "b")]), truth)
+    assert (single.tp, single.fp, single.fn) == (0, 0, 1)
+
+
+def test_a_division_one_frame_late_is_not_correct():
+    truth = lineage({**DIVIDING, "b2": (2, 0.0)}, [("a", "b"), ("a", "c"), ("b", "b2")])
+    late = lineage(
+        {"a": (0, 0.0), "b": (1, 0.0), "b2": (2, 0.0), "c": (2, 20.0)},
+        [("a", "b"), ("b", "b2"), ("b", "c")],
+    )
+    s = division_scores(late, truth)
+    assert (s.tp, s.fp, s.fn) == (0, 1, 1)
+
+
+def test_evaluation_counts_every_timepoint_of_either_graph_unless_told():
+    truth = lineage({"a": (0, 0.0)}, [])
+    result = lineage({"a": (0, 0.0), "x": (5, 0.0)}, [])
+    assert evaluate(result, truth).detection.fp == 1
+    assert evaluate(result, truth, timepoints=[0]).detection.fp == 0
+    d = evaluate(result, truth).as_dict()
+    assert d["detection"]["tp"] == 1 and d["DET"] == pytest.approx(1 - 1 / 10)
+    assert d["dmax_um"] == 3.0 and d["aogm"]["FP"] == 1
+
+
+def test_dmax_must_be_positive():
+    g = lineage({"a": (0, 0.0)}, [])
+    with pytest.raises(InvalidInputError, match="dmax"):
+        evaluate(g, g, dmax=0)
+
+
+def test_rejected_truth_nuclei_are_not_expected_to_be_found():
+    truth = graph_of([(0, (0, 0, 0))])
+    truth.add_nucleus(0, (0, 0, 10), radius=2, status="rejected")
+    s = detection_scores(graph_of([(0, (0, 0, 0))]), truth)
+    assert (s.tp, s.fp, s.fn) == (1, 0, 0)

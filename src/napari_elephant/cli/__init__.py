@@ -10,14 +10,19 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from napari_elephant import __version__
-from napari_elephant.cli import data, detection
+from napari_elephant.cli import data, detection, evaluate, linking
 from napari_elephant.cli.common import EXIT_BAD_INPUT, fail
 from napari_elephant.core.errors import ElephantError
 
 __all__ = ["EXIT_BAD_INPUT", "build_parser", "main"]
 
 # Each command module contributes a {name: (add_arguments, run, help)} table.
-COMMANDS: dict[str, tuple[Callable, Callable, str]] = {**data.COMMANDS, **detection.COMMANDS}
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
+    **data.COMMANDS,
+    **detection.COMMANDS,
+    **evaluate.COMMANDS,
+    **linking.COMMANDS,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from napari_elephant.cli.common import ProgressBar
 from napari_elephant.core.errors import InvalidInputError
-
-GRAPH_FORMATS = ("csv", "geff")
+from napari_elephant.core.io.formats import GRAPH_FORMATS
 
 
 # ----------------------------------------------------------------- sample
@@ -71,35 +71,54 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------- import/export
-def _format_from(path: Path, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    name = path.name.lower().rstrip("/")
-    for candidate in GRAPH_FORMATS:
-        if name.endswith("." + candidate):
-            return candidate
-    raise InvalidInputError(f"cannot tell the format of {path} from its name; pass --format")
+FORMAT_HELP = (
+    "csv, geff, ctc (Cell Tracking Challenge folder or label movie) or trackmate (XML); "
+    "default: from the name"
+)
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("workspace", type=Path)
-    p.add_argument("file", type=Path, help="tracking graph to merge in")
-    p.add_argument("--format", choices=GRAPH_FORMATS, help="default: from the extension")
+    p.add_argument("file", type=Path, help="tracking graph to merge in (file or folder)")
+    p.add_argument("--format", choices=GRAPH_FORMATS, help=FORMAT_HELP)
+    p.add_argument(
+        "--voxel-size",
+        nargs=3,
+        type=float,
+        metavar=("Z", "Y", "X"),
+        help="µm per voxel of CTC label images (or per pixel of a TrackMate file) that do "
+        "not say; default: the workspace's",
+    )
+    p.add_argument(
+        "--new-ids",
+        action="store_true",
+        help="add every nucleus under a fresh id instead of updating nuclei of the same id "
+        "(always so for CTC, whose files have no nucleus ids)",
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from napari_elephant.core.errors import GraphError
     from napari_elephant.core.graph.merge import merge_into
     from napari_elephant.core.io.csv_io import import_csv
-    from napari_elephant.core.io.geff_io import read_geff
+    from napari_elephant.core.io.formats import guess_format, read_graph, with_fresh_ids
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
-    fmt = _format_from(args.file, args.format)
-    if fmt == "csv":
+    fmt = args.format or guess_format(args.file)
+    if fmt == "csv" and not args.new_ids:
         report = import_csv(ws.graph, args.file)
     else:
-        other = read_geff(args.file)
-        report = merge_into(ws.graph, other.nuclei(), other.links(), f"import {args.file.name}")
+        voxel = args.voxel_size or ws.voxel_size.as_tuple()
+        other = read_graph(args.file, fmt, voxel)
+        if args.new_ids or fmt == "ctc":
+            other = with_fresh_ids(other, ws.graph.next_id)
+        try:
+            report = merge_into(
+                ws.graph, other.nuclei(), other.links(), f"import {args.file.name}"
+            )
+        except GraphError as exc:
+            raise InvalidInputError(f"{args.file}: {exc} (try --new-ids)") from None
     ws.save_graph()
     print(f"imported {args.file} into {ws.path}: {report}")
     return 0
@@ -107,25 +126,38 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("workspace", type=Path)
-    p.add_argument("out", type=Path, help="file (csv) or folder (geff) to write")
-    p.add_argument("--format", choices=GRAPH_FORMATS, help="default: from the extension")
+    p.add_argument(
+        "out", type=Path, help="file (csv, trackmate .xml) or folder (geff, ctc) to write"
+    )
+    p.add_argument("--format", choices=GRAPH_FORMATS, help=FORMAT_HELP)
     p.add_argument("--overwrite", action="store_true")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from napari_elephant.core.io.csv_io import write_csv
-    from napari_elephant.core.io.geff_io import write_geff
+    from napari_elephant.core.errors import WorkspaceError
+    from napari_elephant.core.io.formats import guess_format, write_graph
     from napari_elephant.core.workspace import Workspace
 
-    fmt = _format_from(args.out, args.format)
+    fmt = args.format or guess_format(args.out)
     if args.out.exists() and not args.overwrite:
         raise InvalidInputError(f"{args.out} exists; pass --overwrite to replace it")
     ws = Workspace.open(args.workspace)
-    if fmt == "csv":
-        write_csv(ws.graph, args.out)
+    shape, image = None, None
+    try:
+        source = ws.open_image()
+    except WorkspaceError:
+        if fmt == "ctc":  # the masks need the movie's grid
+            raise
     else:
-        write_geff(ws.graph, args.out, overwrite=True)
-    print(f"wrote {len(ws.graph)} nuclei and {ws.graph.n_links} links to {args.out}")
+        shape = (source.n_timepoints, *source.shape_zyx)
+        image = ws.image_path() if ws.image_path().suffix.lower() in (".tif", ".tiff") else None
+        source.close()
+    bar = ProgressBar()
+    summary = write_graph(
+        ws.graph, args.out, fmt, ws.voxel_size, shape, args.overwrite, image, progress=bar
+    )
+    bar.close()
+    print(f"wrote {summary} to {args.out} ({fmt})")
     return 0
 
 
@@ -156,6 +188,14 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (_demo_args, cmd_demo, "open napari with the sample movie and the ELEPHANT docks"),
     "sample": (_sample_args, cmd_sample, "write a synthetic movie and its ground truth"),
     "init": (_init_args, cmd_init, "create a workspace for a movie"),
-    "import": (_import_args, cmd_import, "merge a tracking graph (CSV, GEFF) into a workspace"),
-    "export": (_export_args, cmd_export, "write a workspace's tracking graph (CSV, GEFF)"),
+    "import": (
+        _import_args,
+        cmd_import,
+        "merge a tracking graph (CSV, GEFF, CTC, TrackMate XML) into a workspace",
+    ),
+    "export": (
+        _export_args,
+        cmd_export,
+        "write a workspace's tracking graph (CSV, GEFF, CTC, TrackMate XML)",
+    ),
 }

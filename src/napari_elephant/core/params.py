@@ -113,7 +113,33 @@ class LinkingParams(_Params):
     n_max: int = Field(3, ge=1, title="Neighbours tried per nucleus")
     d_disp: float = Field(1.0, ge=0, title="Division displacement threshold (µm)")
     d_dist: float = Field(1.0, ge=0, title="Division distance threshold (µm)")
-    t_max: int = Field(0, ge=0, title="Interpolate gaps up to (timepoints)")
+    t_max: int = Field(
+        0,
+        ge=0,
+        title="Interpolation: look back (timepoints)",
+        description="A nucleus left without a parent looks for a track end up to this many "
+        "timepoints back and fills the gap with interpolated nuclei (0 or 1: off; the paper "
+        "used 5).",
+    )
+    start_cost: float = Field(
+        1.0,
+        ge=0,
+        title="Global: track start cost (× d_search²)",
+        description="Cost of a nucleus without a parent, in units of the squared search distance.",
+    )
+    end_cost: float = Field(
+        1.0,
+        ge=0,
+        title="Global: track end cost (× d_search²)",
+        description="Cost of a nucleus without a child, in units of the squared search distance.",
+    )
+    division_cost: float = Field(
+        0.1,
+        ge=0,
+        title="Global: division cost (× d_search²)",
+        description="Extra cost of a parent's second child, in units of the squared search "
+        "distance.",
+    )
 
 
 class DeviceParams(_Params):

@@ -1,0 +1,197 @@
+"""A linking run on the graph: plan step by step, then apply as one undoable action.
+
+:func:`plan_links` is a generator (one :class:`Progress` per pair of
+timepoints, stoppable between pairs) that only reads the graph; its return
+value is a :class:`LinkPlan`.  :func:`apply_plan` writes the plan in one
+``graph.batch`` — so a widget can plan in a worker thread and apply on the
+GUI thread — and :func:`link_round` does both.  Human decisions win (see
+:mod:`.frames`): the run replaces only the predicted links between the
+timepoints it links; new links are ``predicted``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+
+from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.graph import (
+    AddLinks,
+    AddNuclei,
+    Link,
+    RemoveLinks,
+    Status,
+    TrackingGraph,
+)
+from napari_elephant.core.linking.estimator import PositionEstimator
+from napari_elephant.core.linking.frames import Key, Scope, frame_pair, make_scope
+from napari_elephant.core.linking.global_ import global_link
+from napari_elephant.core.linking.interpolate import Gap, GapFinder, find_gaps
+from napari_elephant.core.linking.nn import nn_link
+from napari_elephant.core.linking.problem import FramePair
+from napari_elephant.core.params import LinkingParams
+from napari_elephant.core.training.progress import Progress, StopFlag
+
+Linker = Callable[[FramePair, LinkingParams], list[Key]]
+LINKERS: dict[str, Linker] = {"nn": nn_link, "flow": nn_link, "global": global_link}
+TASK = "link"
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """What a run will change: the links it proposes, what it replaces, the gaps it fills.
+
+    ``scope`` holds exactly what gets replaced: after a stop, only the stale
+    links of the steps that ran (and no nuclei).
+    """
+
+    method: str
+    scope: Scope
+    proposed: tuple[Key, ...]
+    steps_done: int
+    stopped: bool = False
+    gaps: tuple[Gap, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What a run changed, for the status line."""
+
+    method: str
+    links_added: int = 0
+    links_removed: int = 0
+    links_unchanged: int = 0
+    nuclei_removed: int = 0
+    nuclei_interpolated: int = 0
+    steps: int = 0
+    stopped: bool = False
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.method}: {self.links_added} links added, {self.links_removed} replaced, "
+            f"{self.links_unchanged} unchanged over {self.steps} steps"
+        )
+        if self.nuclei_interpolated or self.nuclei_removed:
+            text += (
+                f"; {self.nuclei_interpolated} nuclei interpolated, "
+                f"{self.nuclei_removed} old ones removed"
+            )
+        return text + (" (stopped)" if self.stopped else "")
+
+
+def default_timepoints(graph: TrackingGraph) -> list[int]:
+    """Every timepoint from the first to the last that holds a nucleus."""
+    ts = graph.timepoints()
+    return list(range(ts[0], ts[-1] + 1)) if ts else []
+
+
+def _linker(method: str, estimator: PositionEstimator | None) -> Linker:
+    if method not in LINKERS:
+        raise InvalidInputError(f"unknown linking method {method!r} (nn, flow or global)")
+    if method == "flow" and estimator is None:
+        raise InvalidInputError("flow linking needs a position estimator (a trained flow model)")
+    return LINKERS[method]
+
+
+def plan_links(
+    graph: TrackingGraph,
+    params: LinkingParams,
+    timepoints: Iterable[int] | None = None,
+    estimator: PositionEstimator | None = None,
+    method: str | None = None,
+    stop: StopFlag | None = None,
+) -> Generator[Progress, None, LinkPlan]:
+    """Propose the links among ``timepoints`` (default: all), one step t−1 → t at a time.
+
+    Reads the graph only.  ``method``: nn (with the estimator when given),
+    flow (nn that requires an estimator) or global; default ``params.method``.
+    A stop between steps ends the plan early with the steps done so far.
+    """
+    method = method or params.method
+    linker = _linker(method, estimator)
+    scope = make_scope(graph, default_timepoints(graph) if timepoints is None else timepoints)
+    gaps = GapFinder(graph, scope, params, estimator)
+    steps, proposed, bridges = scope.steps, [], []
+    start = time.perf_counter()
+    for i, t in enumerate(steps):
+        if stop is not None and stop.check():
+            partial = _partial(graph, scope, steps[:i])
+            return LinkPlan(method, partial, tuple(proposed), i, True, tuple(bridges))
+        links = linker(frame_pair(graph, scope, t, estimator), params)
+        gaps.add_links(links)
+        found = gaps.bridge(t)
+        proposed += links
+        bridges += found
+        elapsed = time.perf_counter() - start
+        message = f"t={t - 1}→{t}: {len(links)} links" + (
+            f", {len(found)} gaps" if gaps.active else ""
+        )
+        yield Progress(TASK, i + 1, len(steps), elapsed=elapsed, message=message, extra={"t": t})
+    return LinkPlan(method, scope, tuple(proposed), len(steps), False, tuple(bridges))
+
+
+def _partial(graph: TrackingGraph, scope: Scope, done: list[int]) -> Scope:
+    """The scope of a stopped run: the stale links of the steps done, no nuclei."""
+    ts = set(done)
+    stale = frozenset(k for k in scope.stale_links if graph.nucleus(k[1]).t in ts)
+    return Scope(scope.timepoints, stale)
+
+
+def apply_plan(graph: TrackingGraph, plan: LinkPlan) -> LinkResult:
+    """Write a plan into the graph as one undoable action."""
+    proposed = set(plan.proposed)
+    remove = [k for k in sorted(plan.scope.stale_links) if k not in proposed]
+    add = [Link(p, c, Status.PREDICTED) for p, c in plan.proposed]
+    add = [lk for lk in add if lk.key not in plan.scope.stale_links]
+    n_new = 0
+    with graph.batch(f"link ({plan.method})"):
+        if remove:
+            graph.apply(RemoveLinks(tuple(graph.link(p, c) for p, c in remove)))
+        if plan.scope.stale_nuclei:
+            graph.apply(graph.removal(sorted(plan.scope.stale_nuclei), name="replace"))
+        if add:
+            graph.apply(AddLinks(tuple(add)))
+        for gap in plan.gaps:
+            nuclei, links = gap.records([graph.new_id() for _ in range(len(gap.centers))])
+            graph.apply(AddNuclei(nuclei, links, name="interpolate"))
+            n_new += len(nuclei)
+    return LinkResult(
+        method=plan.method,
+        links_added=len(add),
+        links_removed=len(remove),
+        links_unchanged=len(proposed) - len(add),
+        nuclei_removed=len(plan.scope.stale_nuclei),
+        nuclei_interpolated=n_new,
+        steps=plan.steps_done,
+        stopped=plan.stopped,
+    )
+
+
+def link_round(
+    graph: TrackingGraph,
+    params: LinkingParams,
+    timepoints: Iterable[int] | None = None,
+    estimator: PositionEstimator | None = None,
+    method: str | None = None,
+    stop: StopFlag | None = None,
+) -> Generator[Progress, None, LinkResult]:
+    """Plan (yielding progress) and apply as one undoable action; returns what changed."""
+    plan = yield from plan_links(graph, params, timepoints, estimator, method, stop)
+    return apply_plan(graph, plan)
+
+
+def interpolate(
+    graph: TrackingGraph,
+    params: LinkingParams,
+    timepoints: Iterable[int] | None = None,
+    estimator: PositionEstimator | None = None,
+) -> LinkResult:
+    """Fill the gaps of the current links (``params.t_max`` back) as one undoable action.
+
+    Keeps every existing link and nucleus; only adds interpolated chains.
+    """
+    ts = default_timepoints(graph) if timepoints is None else timepoints
+    scope = make_scope(graph, ts, replace=False)
+    gaps = find_gaps(graph, scope, [], params, estimator)
+    return apply_plan(graph, LinkPlan("interpolate", scope, (), 0, False, tuple(gaps)))

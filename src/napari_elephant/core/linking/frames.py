@@ -1,0 +1,146 @@
+"""From the graph to frame pairs, under the human-decision rules.
+
+What a linking run may change (its :class:`Scope`): the ``predicted`` links
+between the timepoints it re-links and the interpolated nuclei a previous
+run left there.  Everything else is kept as it is and becomes a constraint:
+
+- accepted links stay; a child whose parent is fixed by one is not re-linked,
+  and a parent counts its accepted children in the division rules;
+- rejected links stay too (they are negative examples); they are never
+  proposed again and, since the graph counts every link in its limits, the
+  child keeps no other parent and the parent has one slot less;
+- rejected nuclei take no part; accepted and predicted nuclei do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_elephant.core.graph import Nucleus, Status, TrackingGraph
+from napari_elephant.core.linking.estimator import PositionEstimator, estimate_previous
+from napari_elephant.core.linking.problem import MAX_CHILDREN, FramePair
+
+INTERPOLATED = "interpolated"  # tag of the nuclei that gap interpolation creates
+
+Key = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The timepoints a run links among themselves and what it may replace."""
+
+    timepoints: tuple[int, ...]
+    stale_links: frozenset[Key] = frozenset()
+    stale_nuclei: frozenset[int] = frozenset()
+
+    @property
+    def steps(self) -> list[int]:
+        """Child timepoints t whose step t−1 → t lies inside the scope."""
+        ts = set(self.timepoints)
+        return [t for t in self.timepoints if t - 1 in ts]
+
+    def is_stale(self, parent: int, child: int) -> bool:
+        return (parent, child) in self.stale_links or bool(
+            self.stale_nuclei and (parent in self.stale_nuclei or child in self.stale_nuclei)
+        )
+
+
+def make_scope(graph: TrackingGraph, timepoints: Iterable[int], replace: bool = True) -> Scope:
+    """The scope of a run; ``replace=False`` keeps every existing link and nucleus."""
+    ts = tuple(sorted({int(t) for t in timepoints}))
+    if not replace:
+        return Scope(ts)
+    inside = set(ts)
+    g, predicted = graph.nx_graph, Status.PREDICTED
+    stale: set[Key] = set()
+    for t in Scope(ts).steps:
+        for c in graph.ids_at(t).tolist():
+            for p, data in g._pred[c].items():
+                if data["status"] == predicted and graph.nucleus(p).t in inside:
+                    stale.add((p, c))
+    nuclei = frozenset(n for t in ts for n in _stale_interpolated(graph, t, inside))
+    return Scope(ts, frozenset(stale), nuclei)
+
+
+def _stale_interpolated(graph: TrackingGraph, t: int, inside: set[int]) -> list[int]:
+    """Predicted interpolated nuclei of t whose links are all predicted and inside."""
+    out = []
+    for n in graph.nuclei_at(t):
+        if n.status != Status.PREDICTED or INTERPOLATED not in n.tags:
+            continue
+        links = graph.links_of(n.id)
+        if all(lk.status == Status.PREDICTED for lk in links) and all(
+            graph.nucleus(o).t in inside for lk in links for o in lk.key
+        ):
+            out.append(n.id)
+    return out
+
+
+def usable(graph: TrackingGraph, t: int, scope: Scope) -> list[Nucleus]:
+    """Nuclei of t that take part in linking (not rejected, not about to be replaced)."""
+    stale = scope.stale_nuclei
+    return [n for n in graph.nuclei_at(t) if n.status != Status.REJECTED and n.id not in stale]
+
+
+def kept_parent(graph: TrackingGraph, scope: Scope, child: int) -> tuple[int, Status] | None:
+    """The parent link of a child that the run keeps, or None."""
+    for p, data in graph.nx_graph._pred[child].items():
+        if not scope.is_stale(p, child):
+            return p, data["status"]
+    return None
+
+
+def kept_children(graph: TrackingGraph, scope: Scope, parent: int) -> list[tuple[int, Status]]:
+    """The child links of a parent that the run keeps."""
+    succ = graph.nx_graph._succ[parent]
+    return [(c, d["status"]) for c, d in succ.items() if not scope.is_stale(parent, c)]
+
+
+def frame_pair(
+    graph: TrackingGraph, scope: Scope, t: int, estimator: PositionEstimator | None = None
+) -> FramePair:
+    """The linking problem t−1 → t with the graph's human decisions as constraints."""
+    parents, nuclei = usable(graph, t - 1, scope), usable(graph, t, scope)
+    est, disp = estimate_previous(estimator, t, nuclei)
+    row = {n.id: i for i, n in enumerate(nuclei)}
+    free = [i for i, n in enumerate(nuclei) if kept_parent(graph, scope, n.id) is None]
+    pcenters = np.array([p.center for p in parents], dtype=np.float64).reshape(-1, 3)
+    capacity = np.full(len(parents), MAX_CHILDREN, dtype=np.int64)
+    kept: dict[int, tuple[tuple[float, float], ...]] = {}
+    forbidden: set[Key] = set()
+    for i, p in enumerate(parents):
+        links = kept_children(graph, scope, p.id)
+        capacity[i] -= len(links)
+        forbidden |= {(p.id, c) for c, s in links if s == Status.REJECTED}
+        real = [c for c, s in links if s != Status.REJECTED]
+        if real:
+            kept[i] = tuple(_measure(graph, pcenters[i], c, row, est, disp) for c in real)
+    return FramePair(
+        parent_ids=np.array([p.id for p in parents], dtype=np.int64),
+        parent_centers=pcenters,
+        child_ids=np.array([nuclei[i].id for i in free], dtype=np.int64),
+        estimates=est[free],
+        displacements=None if disp is None else disp[free],
+        kept=kept,
+        capacity=capacity,
+        forbidden=frozenset(forbidden),
+    )
+
+
+def _measure(
+    graph: TrackingGraph,
+    parent_center: np.ndarray,
+    child: int,
+    row: dict[int, int],
+    est: np.ndarray,
+    disp: np.ndarray | None,
+) -> tuple[float, float]:
+    """(distance, displacement) of a kept link, from the child's estimate when it has one."""
+    if child in row:
+        d = float(np.linalg.norm(est[row[child]] - parent_center))
+        return d, d if disp is None else float(disp[row[child]])
+    d = float(np.linalg.norm(np.subtract(graph.nucleus(child).center, parent_center)))
+    return d, d

@@ -1,0 +1,99 @@
+"""One linking problem: the nuclei of t−1 (parents) and t (children), in µm.
+
+Both linkers take a :class:`FramePair` and return ``(parent_id, child_id)``
+proposals, so they can be tested on hand-built arrays and benchmarked
+without a graph.  The human decisions of the graph arrive here as plain
+constraints: links a parent already keeps, free slots under the
+two-children limit, and pairs that must never be linked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_CHILDREN = 2  # the graph's limit: a parent has at most two children
+
+# (distance µm, estimated displacement µm) of a link a parent keeps
+Kept = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class FramePair:
+    """What a linker needs for the step t−1 → t.
+
+    ``estimates`` are the children's estimated centres at t−1 (their own
+    centres without a motion model); ``displacements`` the lengths of the
+    estimated motion, or None when there is no motion model.  ``kept[i]``
+    lists the links parent ``i`` keeps to real children (accepted links):
+    they count for the division rules.  ``capacity[i]`` is how many new
+    children parent ``i`` may still take under the graph's limit (kept links
+    of any status, rejected ones too, use it up).  ``forbidden`` holds
+    (parent_id, child_id) pairs a human rejected.
+    """
+
+    parent_ids: np.ndarray
+    parent_centers: np.ndarray
+    child_ids: np.ndarray
+    estimates: np.ndarray
+    displacements: np.ndarray | None = None
+    kept: Mapping[int, tuple[Kept, ...]] = field(default_factory=dict)
+    capacity: np.ndarray | None = None
+    forbidden: frozenset[tuple[int, int]] = frozenset()
+
+    def __post_init__(self) -> None:
+        for name in ("parent_ids", "child_ids"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), np.int64).reshape(-1))
+        for name in ("parent_centers", "estimates"):
+            xyz = np.asarray(getattr(self, name), np.float64).reshape(-1, 3)
+            object.__setattr__(self, name, xyz)
+        if self.capacity is None:
+            full = np.full(len(self.parent_ids), MAX_CHILDREN, dtype=np.int64)
+            object.__setattr__(self, "capacity", full)
+        if len(self.parent_ids) != len(self.parent_centers):
+            raise ValueError("parent_ids and parent_centers differ in length")
+        if len(self.child_ids) != len(self.estimates):
+            raise ValueError("child_ids and estimates differ in length")
+
+    @property
+    def n_parents(self) -> int:
+        return len(self.parent_ids)
+
+    @property
+    def n_children(self) -> int:
+        return len(self.child_ids)
+
+    def displacement(self, child: int, distance: float) -> float:
+        """Estimated displacement of a child; the distance itself without a motion model."""
+        return distance if self.displacements is None else float(self.displacements[child])
+
+    def allowed_pairs(self, children: np.ndarray, parents: np.ndarray) -> np.ndarray:
+        """Mask of (child index, parent index) pairs that no human decision forbids."""
+        if not self.forbidden:
+            return np.ones(len(children), dtype=bool)
+        pid, cid = self.parent_ids[parents].tolist(), self.child_ids[children].tolist()
+        return np.array([(p, c) not in self.forbidden for p, c in zip(pid, cid, strict=True)])
+
+
+def simple_pair(
+    parent_ids: Iterable[int],
+    parent_centers: np.ndarray,
+    child_ids: Iterable[int],
+    child_centers: np.ndarray,
+    estimates: np.ndarray | None = None,
+) -> FramePair:
+    """A pair without human constraints; ``estimates`` (if given) carry a motion model."""
+    centers = np.asarray(child_centers, dtype=np.float64).reshape(-1, 3)
+    disp = None
+    if estimates is not None:
+        estimates = np.asarray(estimates, dtype=np.float64).reshape(-1, 3)
+        disp = np.linalg.norm(estimates - centers, axis=1)
+    return FramePair(
+        np.fromiter(parent_ids, dtype=np.int64),
+        parent_centers,
+        np.fromiter(child_ids, dtype=np.int64),
+        centers if estimates is None else estimates,
+        disp,
+    )
