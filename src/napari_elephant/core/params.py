@@ -40,7 +40,22 @@ class DetectionParams(_Params):
         gt=0,
         lt=1,
         title="Centre probability threshold",
-        description="Voxels with a centre probability above this form nucleus cores.",
+        description="Voxels with a centre probability above this form nucleus cores "
+        "(the paper's post-processing).",
+    )
+    postprocess: Literal["peaks", "paper"] = Field(
+        "peaks",
+        title="Post-processing",
+        description="peaks: one nucleus per peak of the smoothed centre-ness (splits touching "
+        "nuclei, keeps dim ones); paper: one per connected component of the thresholded "
+        "centre probability.",
+    )
+    peak_threshold: float = Field(
+        0.4,
+        gt=0,
+        lt=1.5,
+        title="Peak threshold",
+        description="Peaks of P(centre) + ½ P(periphery) (smoothed) below this are not nuclei.",
     )
     r_min: float = Field(
         1.0,
@@ -79,12 +94,19 @@ class TrainingParams(_Params):
         "batch: epochs over every annotated timepoint.",
     )
     learning_rate: float = Field(2e-3, gt=0, lt=1, title="Learning rate")
-    steps: int = Field(40, ge=1, title="Steps per round (interactive)")
+    steps: int = Field(
+        100,
+        ge=1,
+        title="Steps per round (interactive)",
+        description="Optimiser steps of one interactive round (100 small crops: about 20 s "
+        "on two CPU cores).",
+    )
     epochs: int = Field(10, ge=1, le=1000, title="Epochs (batch)")
     crop_size: tuple[int, int, int] = Field(
-        (16, 96, 96),
+        (16, 64, 64),
         title="Crop size (z, y, x voxels)",
-        description="Size of the training crops; smaller is faster on a CPU.",
+        description="Size of the training crops; more, smaller crops learn faster per second "
+        "than fewer large ones (docs/detection.md).",
     )
     batch_size: int = Field(
         2,

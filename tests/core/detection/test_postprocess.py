@@ -42,6 +42,7 @@ def paint(shape, nuclei, vs=VS, cr=CR) -> np.ndarray:
 
 def params(**kw) -> DetectionParams:
     base = {"center_ratio": CR, "r_min": 1.0, "r_max": 50.0, "center_threshold": 0.5}
+    base["postprocess"] = "paper"  # this module tests the paper's recipe; peaks: test_peaks.py
     return DetectionParams(**(base | kw))
 
 

@@ -18,12 +18,15 @@ from napari_elephant.core.detection.tiling import (
     blend_weights,
     default_tile_shape,
     make_tiles,
+    mirror_border,
     predict_tiled,
     ramp,
     tile_starts,
 )
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.training.progress import StopFlag
+
+NONE = (0, 0, 0)  # no mirrored border: compare the tiling itself with the untiled output
 
 
 def local_model(seed: int = 0) -> nn.Module:
@@ -111,7 +114,7 @@ def test_tiling_reproduces_the_untiled_output_of_a_local_model(shape):
     model = local_model()
     vol = np.random.default_rng(1).random(shape, dtype=np.float32)
     # overlap 8: a quarter (2 voxels) at each cut gets weight 0 = the model's reach
-    out = predict_tiled(model, vol, (12, 12, 12), (8, 8, 8), batch_size=16)
+    out = predict_tiled(model, vol, (12, 12, 12), (8, 8, 8), batch_size=16, border=NONE)
     assert len(make_tiles(shape, (12, 12, 12), (8, 8, 8))) > 8  # really tiled
     np.testing.assert_allclose(out, untiled(model, vol), atol=1e-5)
 
@@ -119,15 +122,21 @@ def test_tiling_reproduces_the_untiled_output_of_a_local_model(shape):
 def test_tiling_with_batches_matches_batch_of_one():
     model = local_model(2)
     vol = np.random.default_rng(3).random((11, 21, 19), dtype=np.float32)
-    one = predict_tiled(model, vol, tile_shape=(8, 12, 12), overlap=(4, 8, 8), batch_size=1)
-    many = predict_tiled(model, vol, tile_shape=(8, 12, 12), overlap=(4, 8, 8), batch_size=5)
+    one = predict_tiled(
+        model, vol, tile_shape=(8, 12, 12), overlap=(4, 8, 8), batch_size=1, border=NONE
+    )
+    many = predict_tiled(
+        model, vol, tile_shape=(8, 12, 12), overlap=(4, 8, 8), batch_size=5, border=NONE
+    )
     np.testing.assert_allclose(one, many, atol=1e-6)
 
 
 def test_volume_smaller_than_the_tile_is_one_exact_tile():
     model = local_model(4)
     vol = np.random.default_rng(5).random((5, 13, 11), dtype=np.float32)
-    out = predict_tiled(model, vol, tile_shape=(32, 256, 256), overlap=DEFAULT_OVERLAP)
+    out = predict_tiled(
+        model, vol, tile_shape=(32, 256, 256), overlap=DEFAULT_OVERLAP, border=NONE
+    )
     assert out.shape == (3, 5, 13, 11) and out.dtype == np.float32
     np.testing.assert_allclose(out, untiled(model, vol), atol=1e-6)
     np.testing.assert_allclose(out.sum(0), 1.0, atol=1e-5)
@@ -137,7 +146,9 @@ def test_prediction_reports_progress_restores_train_mode_and_stops():
     model = local_model().train()
     vol = np.random.default_rng(6).random((6, 20, 20), dtype=np.float32)
     seen = []
-    predict_tiled(model, vol, (6, 12, 12), (2, 4, 4), progress=lambda d, n: seen.append((d, n)))
+    predict_tiled(
+        model, vol, (6, 12, 12), (2, 4, 4), progress=lambda d, n: seen.append((d, n)), border=NONE
+    )
     assert seen[-1][0] == seen[-1][1] == 4 and model.training
     stop = threading.Event()
     stop.set()
@@ -168,3 +179,24 @@ def test_default_tile_shape_is_bounded_and_balanced_for_ce1():
 
 def test_auto_batch_size_is_one_on_cpu():
     assert auto_batch_size("cpu", MAX_TILE) == 1
+
+
+def test_mirrored_border_is_cut_back_out_and_spares_thin_axes():
+    vol = np.arange(3 * 5 * 6, dtype=np.float32).reshape(3, 5, 6)
+    padded, inner = mirror_border(vol, (2, 8, 1))
+    assert padded.shape == (3 + 4, 5 + 8, 6 + 2)  # z: 2 each side, y: at most n - 1
+    np.testing.assert_array_equal(padded[inner], vol)
+    assert padded[0, 4, 1] == vol[2, 0, 0]  # mirrored, not repeated
+    assert mirror_border(vol, (0, 0, 0)) == (vol, None)
+
+
+def test_prediction_with_a_border_has_the_volume_shape_and_differs_only_near_edges():
+    model = local_model()
+    vol = np.random.default_rng(8).random((10, 24, 24), dtype=np.float32)
+    plain = predict_tiled(model, vol, (16, 32, 32), (2, 4, 4), border=NONE)  # one tile each
+    mirrored = predict_tiled(model, vol, (16, 32, 32), (2, 4, 4), border=(2, 4, 4))
+    assert mirrored.shape == plain.shape
+    np.testing.assert_allclose(
+        mirrored[:, 2:-2, 2:-2, 2:-2], plain[:, 2:-2, 2:-2, 2:-2], atol=1e-5
+    )
+    assert not np.allclose(mirrored[:, :, :, 0], plain[:, :, :, 0])

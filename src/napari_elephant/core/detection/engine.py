@@ -18,7 +18,8 @@ import torch
 
 from napari_elephant.core.detection.labels import annotations_from_nuclei
 from napari_elephant.core.detection.model import DetectionUNet, UNetConfig, default_config
-from napari_elephant.core.detection.postprocess import Ellipsoid, extract_nuclei
+from napari_elephant.core.detection.peaks import detect_nuclei
+from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.detection.tiling import predict_tiled
 from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_annotation
 from napari_elephant.core.detection.train import train_detection as _train
@@ -149,7 +150,7 @@ def predict_volume(
 ) -> list[Ellipsoid]:
     """Ellipsoids (µm) of one normalised timepoint volume (in-process and on workers)."""
     probs = predict_tiled(model, volume, device=device, amp=device.type == "cuda", stop=stop)
-    return extract_nuclei(probs, voxel_size, params)
+    return detect_nuclei(probs, voxel_size, params)
 
 
 def predict_round(

@@ -1,0 +1,90 @@
+"""Peak post-processing: touching and dim nuclei, sizes in µm, the dispatcher."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from napari_elephant.core.detection.labels import BACKGROUND, CENTER, PERIPHERY, ellipsoid_mask
+from napari_elephant.core.detection.peaks import (
+    centreness,
+    detect_nuclei,
+    extract_peaks,
+    find_peaks,
+    peak_footprint,
+)
+from napari_elephant.core.params import DetectionParams
+from napari_elephant.core.units import VoxelSize
+
+VS = VoxelSize(2.0, 0.5, 0.5)
+SHAPE = (12, 64, 96)
+
+
+def blobs(nuclei: list[tuple[tuple[float, float, float], float, float]]) -> np.ndarray:
+    """Probabilities a half-trained network gives: wide, blurred centres.
+
+    Each nucleus is (centre µm, radius µm, brightness): its whole ball is
+    'centre' with probability ``brightness`` (the rest periphery), blurred.
+    """
+    probs = np.zeros((3, *SHAPE), np.float32)
+    for center, radius, level in nuclei:
+        sl, mask = ellipsoid_mask(SHAPE, VS, np.array(center), np.eye(3) * radius**2)
+        probs[CENTER][sl][mask] = np.maximum(probs[CENTER][sl][mask], level)
+        probs[PERIPHERY][sl][mask] = np.maximum(probs[PERIPHERY][sl][mask], 1 - level)
+    sigma = 0.6 / VS.array
+    for k in (CENTER, PERIPHERY):
+        probs[k] = ndimage.gaussian_filter(probs[k], sigma)
+    probs[BACKGROUND] = np.clip(1 - probs[CENTER] - probs[PERIPHERY], 0, 1)
+    return probs
+
+
+def params(**kw) -> DetectionParams:
+    return DetectionParams(**({"r_min": 1.0, "d_sup": 2.0} | kw))
+
+
+def test_touching_nuclei_are_two_where_the_paper_recipe_sees_one():
+    pair = [((11.0, 16.0, 20.0), 3.0, 0.9), ((11.0, 16.0, 25.5), 3.0, 0.9)]
+    probs = blobs(pair)
+    peaks = sorted(extract_peaks(probs, VS, params()), key=lambda e: e.center[2])
+    assert len(peaks) == 2
+    for e, (c, _, _) in zip(peaks, pair, strict=True):
+        assert np.linalg.norm(e.center - np.array(c)) < 1.0
+    paper = detect_nuclei(probs, VS, params(postprocess="paper", center_threshold=0.3))
+    assert len(paper) == 1  # one connected component: why peaks are the default
+
+
+def test_a_dim_nucleus_below_the_centre_threshold_is_kept():
+    probs = blobs([((11.0, 16.0, 16.0), 3.0, 0.9), ((11.0, 16.0, 36.0), 3.0, 0.25)])
+    assert probs[CENTER].max(axis=(0, 1))[72] < 0.3  # the dim one has no 'centre' voxel
+    found = extract_peaks(probs, VS, params())
+    assert sorted(round(float(e.center[2])) for e in found) == [16, 36]
+    assert len(detect_nuclei(probs, VS, params(postprocess="paper"))) == 1
+
+
+def test_size_follows_the_blob_and_radius_limits_apply():
+    (e,) = extract_peaks(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS, params())
+    assert 2.5 < e.radius < 5.0
+    assert e.score == pytest.approx(centreness(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS).max())
+    (clamped,) = extract_peaks(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS, params(r_max=2.0))
+    assert np.linalg.eigvalsh(clamped.cov).max() <= 4.0 + 1e-9
+    assert extract_peaks(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS, params(r_min=6.0)) == []
+
+
+def test_origin_shifts_centres_and_empty_volumes_give_nothing():
+    probs = blobs([((11.0, 16.0, 20.0), 3.0, 0.9)])
+    (a,) = extract_peaks(probs, VS, params())
+    (b,) = extract_peaks(probs, VS, params(), origin_um=(10.0, -5.0, 2.0))
+    np.testing.assert_allclose(b.center - a.center, [10.0, -5.0, 2.0])
+    empty = np.zeros((3, *SHAPE), np.float32)
+    empty[BACKGROUND] = 1
+    assert extract_peaks(empty, VS, params()) == []
+
+
+def test_a_flat_top_is_one_peak_and_the_footprint_is_a_box_in_micrometres():
+    score = np.zeros((5, 9, 9), np.float32)
+    score[2, 4, 4:6] = 1.0  # two equal neighbouring voxels
+    markers, n = find_peaks(score, VS, 2.0, 0.5)
+    assert n == 1 and (markers > 0).sum() == 2
+    assert peak_footprint(VS, 2.0).shape == (3, 9, 9)
+    assert peak_footprint(VS, 0.0).shape == (3, 3, 3)
