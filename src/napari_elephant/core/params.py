@@ -51,11 +51,18 @@ class DetectionParams(_Params):
         "centre probability.",
     )
     peak_threshold: float = Field(
-        0.4,
+        0.15,
         gt=0,
         lt=1.5,
         title="Peak threshold",
-        description="Peaks of P(centre) + ½ P(periphery) (smoothed) below this are not nuclei.",
+        description="Peaks of the blob response (scale-normalised LoG of P(centre) + "
+        "½ P(periphery)) below this are not nuclei.",
+    )
+    nucleus_radius: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
+        "auto",
+        title="Nucleus radius (µm)",
+        description="Typical radius the peak detector is tuned to; auto: the median radius "
+        "of the accepted nuclei (the default radius while there are none).",
     )
     r_min: float = Field(
         1.0,

@@ -8,11 +8,13 @@ from scipy import ndimage
 
 from napari_elephant.core.detection.labels import BACKGROUND, CENTER, PERIPHERY, ellipsoid_mask
 from napari_elephant.core.detection.peaks import (
+    blob_response,
     centreness,
     detect_nuclei,
     extract_peaks,
     find_peaks,
     peak_footprint,
+    typical_radius,
 )
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.units import VoxelSize
@@ -40,7 +42,7 @@ def blobs(nuclei: list[tuple[tuple[float, float, float], float, float]]) -> np.n
 
 
 def params(**kw) -> DetectionParams:
-    return DetectionParams(**({"r_min": 1.0, "d_sup": 2.0} | kw))
+    return DetectionParams(**({"r_min": 1.0, "d_sup": 2.0, "nucleus_radius": 3.0} | kw))
 
 
 def test_touching_nuclei_are_two_where_the_paper_recipe_sees_one():
@@ -65,7 +67,8 @@ def test_a_dim_nucleus_below_the_centre_threshold_is_kept():
 def test_size_follows_the_blob_and_radius_limits_apply():
     (e,) = extract_peaks(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS, params())
     assert 2.5 < e.radius < 5.0
-    assert e.score == pytest.approx(centreness(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS).max())
+    response = blob_response(centreness(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)])), VS, 3.0)
+    assert e.score == pytest.approx(float(response.max()), rel=1e-5)
     (clamped,) = extract_peaks(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS, params(r_max=2.0))
     assert np.linalg.eigvalsh(clamped.cov).max() <= 4.0 + 1e-9
     assert extract_peaks(blobs([((11.0, 16.0, 20.0), 3.5, 0.9)]), VS, params(r_min=6.0)) == []
@@ -88,3 +91,15 @@ def test_a_flat_top_is_one_peak_and_the_footprint_is_a_box_in_micrometres():
     assert n == 1 and (markers > 0).sum() == 2
     assert peak_footprint(VS, 2.0).shape == (3, 9, 9)
     assert peak_footprint(VS, 0.0).shape == (3, 3, 3)
+
+
+def test_the_blob_filter_is_tuned_to_the_nucleus_radius():
+    probs = blobs([((11.0, 16.0, 20.0), 3.0, 0.9)])
+    response = {r: blob_response(centreness(probs), VS, r) for r in (3.0, 8.0)}
+    assert response[3.0].max() > response[8.0].max()  # too wide a filter blurs the blob away
+    at = np.unravel_index(np.argmax(response[3.0]), SHAPE) * VS.array
+    assert np.linalg.norm(at - [11.0, 16.0, 20.0]) <= 1.0  # the matched filter peaks at the centre
+    (e,) = extract_peaks(probs, VS, params())
+    assert abs(e.radius - 3.0) < 0.9  # the half-height region has about the blob's size
+    auto = DetectionParams(nucleus_radius="auto", default_radius=4.0)
+    assert typical_radius(auto) == 4.0 and typical_radius(params()) == 3.0

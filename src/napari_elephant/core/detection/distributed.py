@@ -15,7 +15,11 @@ from pathlib import Path
 
 import torch
 
-from napari_elephant.core.detection.engine import detection_dir, predict_volume
+from napari_elephant.core.detection.engine import (
+    detection_dir,
+    predict_volume,
+    prediction_params,
+)
 from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import open_image
@@ -85,7 +89,7 @@ def predict_distributed(
         ws.image.axes,
         ws.voxel_size.as_tuple(),
         str(Path(folder).resolve()),
-        ws.params.detection.model_dump(),
+        prediction_params(ws).model_dump(),
     )
     blocks = [list(timepoints[i : i + per_task]) for i in range(0, len(timepoints), per_task)]
     client, cluster = _client(scheduler)

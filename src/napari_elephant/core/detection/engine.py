@@ -24,6 +24,7 @@ from napari_elephant.core.detection.tiling import predict_tiled
 from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_annotation
 from napari_elephant.core.detection.train import train_detection as _train
 from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.graph import Status
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.training.checkpoint import (
@@ -140,6 +141,17 @@ def train_round(
     return outcome
 
 
+def prediction_params(ws: Workspace) -> DetectionParams:
+    """The workspace's detection settings with an ``auto`` nucleus radius resolved:
+    the median radius of its accepted nuclei (the default radius while there are none)."""
+    det = ws.params.detection
+    if det.nucleus_radius != "auto":
+        return det
+    radii = [n.radius for n in ws.graph.nuclei() if n.status == Status.ACCEPTED]
+    radius = float(np.median(radii)) if radii else det.default_radius
+    return det.model_copy(update={"nucleus_radius": radius})
+
+
 def predict_volume(
     model: torch.nn.Module,
     volume: np.ndarray,
@@ -167,12 +179,13 @@ def predict_round(
     tps = list(range(source.n_timepoints)) if timepoints is None else list(timepoints)
     model, _, _ = load_model(ws, device)
     model.eval()
+    params = prediction_params(ws)
     start = time.perf_counter()
     for i, t in enumerate(tps, start=1):
         if stop is not None and stop.is_set():
             return i - 1
         volume = source.timepoint(t, normalized=True)
-        found = predict_volume(model, volume, ws.voxel_size, ws.params.detection, device)
+        found = predict_volume(model, volume, ws.voxel_size, params, device)
         yield Progress(
             "prediction",
             i,
