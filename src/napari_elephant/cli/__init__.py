@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from napari_elephant import __version__
-from napari_elephant.cli import data, detection, evaluate, linking
+from napari_elephant.cli import data, detection, evaluate, flow, linking
 from napari_elephant.cli.common import EXIT_BAD_INPUT, fail
 from napari_elephant.core.errors import ElephantError
 
@@ -20,6 +20,7 @@ __all__ = ["EXIT_BAD_INPUT", "build_parser", "main"]
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     **data.COMMANDS,
     **detection.COMMANDS,
+    **flow.COMMANDS,
     **evaluate.COMMANDS,
     **linking.COMMANDS,
 }

@@ -171,6 +171,51 @@ class LinkingParams(_Params):
     )
 
 
+class FlowParams(_Params):
+    """Training of the flow model (ELEPHANT's L_flow; defaults in docs/flow.md)."""
+
+    network: Literal["default", "paper"] = Field(
+        "default",
+        title="Network",
+        description="default: half the paper's width (fast on a CPU); paper: 5.9 M "
+        "parameters. Used when a flow model is created.",
+    )
+    learning_rate: float = Field(
+        1e-3,
+        gt=0,
+        lt=1,
+        title="Learning rate",
+        description="Adam's rate for the first half of the steps; a tenth of it after.",
+    )
+    epochs: int = Field(20, ge=1, le=1000, title="Epochs")
+    crops_per_timepoint: int = Field(4, ge=1, le=1000, title="Crops per timepoint and epoch")
+    crop_size: tuple[
+        Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]
+    ] = Field((16, 96, 96), title="Crop size (z, y, x voxels)")
+    batch_size: int = Field(2, ge=1, le=64, title="Crops per step")
+    scale: tuple[
+        Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]
+    ] = Field(
+        (1 / 10, 1 / 80, 1 / 80),
+        title="Flow scale (z, y, x per voxel)",
+        description="The network's output range (-1, 1) covers ±1/scale voxels; set when "
+        "a flow model is created (a trained model keeps its own).",
+    )
+    dim_weights: tuple[
+        Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)], Annotated[float, Field(ge=0)]
+    ] = Field((1.0, 1.0, 1.0), title="Axis weights (z, y, x) of the flow error")
+    alpha: float = Field(1.0, ge=0, title="Weight of the flow error (α)")
+    beta: float = Field(0.01, ge=0, title="Weight of the image-warp SSIM term (β)")
+    gamma: float = Field(0.01, ge=0, title="Weight of the smoothness term (γ)")
+    augment: bool = Field(
+        False,
+        title="Augment (flip, scale, rotate)",
+        description="Teaches motion in any direction (for a model meant for other movies); "
+        "learns this movie's motion more slowly.",
+    )
+    seed: int | None = Field(None, title="Random seed (None: fresh each run)")
+
+
 class DeviceParams(_Params):
     """Where models run."""
 
@@ -191,4 +236,5 @@ class ParameterSets(_Params):
     detection: DetectionParams = Field(default_factory=DetectionParams)
     training: TrainingParams = Field(default_factory=TrainingParams)
     linking: LinkingParams = Field(default_factory=LinkingParams)
+    flow: FlowParams = Field(default_factory=FlowParams)
     device: DeviceParams = Field(default_factory=DeviceParams)
