@@ -28,29 +28,15 @@ import torch
 import torch.nn.functional as F
 
 from napari_elephant.core.detection.labels import BACKGROUND, CENTER, IGNORE
+from napari_elephant.core.training.blur import gaussian_blur
 
 _KERNEL = (3, 5, 5)
 _SIGMA = (1.0, 2.0, 2.0)
 
 
-def _gaussian_kernel(ref: torch.Tensor) -> torch.Tensor:
-    """Normalised 3D Gaussian (1, 1, 3, 5, 5) on ``ref``'s device and dtype."""
-    factors = []
-    for size, sigma in zip(_KERNEL, _SIGMA, strict=True):
-        x = torch.arange(size, dtype=ref.dtype, device=ref.device) - (size - 1) / 2
-        g = torch.exp(-0.5 * (x / sigma) ** 2)
-        factors.append(g / g.sum())
-    k = factors[0][:, None, None] * factors[1][None, :, None] * factors[2][None, None, :]
-    return k[None, None]
-
-
 def _blur(x: torch.Tensor, stride: int) -> torch.Tensor:
     """Gaussian blur of (N, 1, Z, Y, X) with replicate padding, sampled every ``stride``."""
-    pads = []
-    for size in reversed(_KERNEL):
-        pads += [size // 2, size // 2]
-    padded = F.pad(x, pads, mode="replicate")
-    return F.conv3d(padded, _gaussian_kernel(x), stride=stride)
+    return gaussian_blur(x, _KERNEL, _SIGMA, stride)
 
 
 def smooth_loss(prob: torch.Tensor) -> torch.Tensor:

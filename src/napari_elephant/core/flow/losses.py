@@ -26,13 +26,13 @@ SSIM window pads by replication too, so crop edges are not punished.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
 from napari_elephant.core.flow.model import to_voxels
+from napari_elephant.core.training.blur import gaussian_blur
 
 SSIM_WINDOW = (3, 7, 7)  # (z, y, x): the paper's 7×7×3 (x, y, z)
 SSIM_SIGMA = (1.5, 1.5, 1.5)
@@ -40,40 +40,6 @@ SSIM_C1 = 1e-4
 SSIM_C2 = 9e-4
 SMOOTH_WINDOW = (3, 5, 5)  # Down / Up of L_smooth, as in the detection loss
 SMOOTH_SIGMA = (1.0, 2.0, 2.0)
-
-
-@functools.lru_cache(maxsize=64)
-def _blur_matrix(n: int, size: int, sigma: float, stride: int) -> torch.Tensor:
-    """(m, n) operator of a 1-D Gaussian of ``size`` taps on a replicate-padded axis of
-    length ``n``, sampled every ``stride`` (the output length of conv1d on the padding)."""
-    g = torch.exp(-0.5 * ((torch.arange(size, dtype=torch.float64) - (size - 1) / 2) / sigma) ** 2)
-    g /= g.sum()
-    half = size // 2
-    rows = (n + 2 * half - size) // stride + 1
-    matrix = torch.zeros(rows, n, dtype=torch.float64)
-    for r in range(rows):
-        for j in range(size):
-            matrix[r, min(max(r * stride + j - half, 0), n - 1)] += g[j]
-    return matrix
-
-
-def gaussian_blur(
-    x: torch.Tensor, size: Sequence[int], sigma: Sequence[float], stride: int = 1
-) -> torch.Tensor:
-    """Separable Gaussian blur of the last three axes (z, y, x) of ``x``.
-
-    The same as a 3-D convolution with the outer product of the 1-D kernels
-    on a replicate-padded volume (with ``stride``), computed as three small
-    matrix products: on a CPU ~10× faster than ``conv3d`` with one channel,
-    which PyTorch sends to its slow path (a test checks they agree).
-    """
-    ops = [
-        _blur_matrix(int(n), int(k), float(s), int(stride)).to(x)
-        for n, k, s in zip(x.shape[-3:], size, sigma, strict=True)
-    ]
-    x = torch.matmul(x, ops[2].T)
-    x = torch.matmul(ops[1], x)
-    return torch.einsum("zk,...kyx->...zyx", ops[0], x)
 
 
 def ssim3d(
