@@ -9,14 +9,20 @@ import numpy as np
 
 from napari_elephant._napari.layers import (
     GRAPH_KEY,
+    ROLE_KEY,
+    SELECTED_COLOR,
     STATUS_COLORS,
+    WORKSPACE_KEY,
     contrast_limits,
+    count_statuses,
     graph_layer_data,
     image_layer_data,
+    layer_scale,
+    point_style,
     points_data,
     status_counts,
-    tracks_data,
 )
+from napari_elephant._napari.tracks import track_window, tracks_data, window_covers
 from napari_elephant.core.graph import Link, Nucleus, Status, TrackingGraph, sphere_cov
 from tests._napari.helpers import VOXEL, division_graph
 
@@ -82,6 +88,68 @@ def test_graph_without_links_has_no_tracks_layer() -> None:
 def test_status_counts() -> None:
     counts = status_counts(division_graph())
     assert counts == {"predicted": 3, "accepted": 4, "rejected": 1, "links": 5}
+
+
+def test_counts_at_a_timepoint_and_in_total() -> None:
+    counts = count_statuses(division_graph(), 0)  # t=0: 1 accepted, 6 rejected, 7 predicted
+    assert counts.nuclei_at_t == {"predicted": 1, "accepted": 1, "rejected": 1}
+    assert counts.nuclei_total == {"predicted": 3, "accepted": 4, "rejected": 1}
+    assert counts.links_at_t == {"predicted": 0, "accepted": 1, "rejected": 1}  # 1→2, 7→8
+    assert counts.links_total == {"predicted": 1, "accepted": 3, "rejected": 1}
+    assert count_statuses(division_graph(), 2).links_at_t["accepted"] == 1  # 3→5
+    assert count_statuses(division_graph(), 9).nuclei_at_t == dict.fromkeys(
+        ("predicted", "accepted", "rejected"), 0
+    )
+
+
+def test_points_in_voxels_with_the_image_scale() -> None:
+    g = division_graph()
+    pts = points_data(g, t=2, voxel=VOXEL)
+    n = g.nucleus(int(pts.features["id"][0]))
+    np.testing.assert_allclose(
+        pts.coords[0], (2, n.center[0] / 2, n.center[1] / 0.5, n.center[2] / 0.5)
+    )
+    np.testing.assert_allclose(pts.size[0], 2 * n.radius / 0.5)  # napari scales by x
+    assert layer_scale(VOXEL) == (1.0, 2.0, 0.5, 0.5)
+    assert layer_scale(None) == (1.0, 1.0, 1.0, 1.0)
+
+
+def test_rejected_nuclei_hidden_unless_asked() -> None:
+    g = division_graph()
+    assert 6 in points_data(g, t=0).features["id"]
+    assert 6 not in points_data(g, t=0, show_rejected=False).features["id"]
+
+
+def test_selected_points_get_a_white_thick_border() -> None:
+    colors = np.array([STATUS_COLORS[Status.PREDICTED], STATUS_COLORS[Status.ACCEPTED]])
+    style = point_style(colors, np.array([False, True]))
+    np.testing.assert_allclose(style["border_color"], [colors[0], SELECTED_COLOR])
+    assert style["border_width"][1] > style["border_width"][0]
+    np.testing.assert_allclose(style["face_color"][:, :3], colors[:, :3])
+
+
+def test_tracks_of_a_window_keep_only_its_links_in_voxels() -> None:
+    g = division_graph()
+    trk = tracks_data(g, VOXEL, window=(2, 3))
+    assert sorted(trk.features["node_id"].tolist()) == [3, 5]  # 2 → 3 starts before
+    assert trk.graph == {}
+    row = trk.features["node_id"].tolist().index(5)
+    np.testing.assert_allclose(trk.data[row, 2:], np.array(g.nucleus(5).center) / VOXEL.array)
+    assert track_window(10, 5, 0, 3) == (2, 13)
+    assert window_covers((2, 13), 7, 5, 0) and not window_covers((2, 13), 6, 5, 0)
+
+
+def test_workspace_layers_are_live_per_timepoint_in_voxels() -> None:
+    class FakeWorkspace:
+        voxel_size = VOXEL
+
+    g = division_graph()
+    layers = graph_layer_data(g, "w", {WORKSPACE_KEY: FakeWorkspace()})
+    assert [kind for *_, kind in layers] == ["points", "vectors", "tracks"]
+    assert [kw["metadata"][ROLE_KEY] for _, kw, _ in layers] == ["nuclei", "outlines", "tracks"]
+    _, kw, _ = layers[0]
+    assert sorted(kw["features"]["id"].tolist()) == [1, 7]  # first timepoint, 6 rejected
+    assert all(kwargs["scale"] == (1.0, 2.0, 0.5, 0.5) for _, kwargs, _ in layers)
 
 
 def test_image_layer_is_in_um_with_cheap_contrast() -> None:

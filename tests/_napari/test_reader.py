@@ -1,4 +1,5 @@
-"""The reader claims movies, workspaces and graphs, declines the rest, reads in µm."""
+"""The reader claims movies, workspaces and graphs, declines the rest, reads into one
+µm world (voxel coordinates at the image's scale for workspaces)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ from napari_elephant.core.io.csv_io import write_csv
 from napari_elephant.core.io.geff_io import write_geff
 from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import (
+    VOXEL,
+    copy_graph,
     division_graph,
     same_graph,
+    tiny_movie,
     write_h5,
     write_tiff,
     write_workspace,
@@ -79,22 +83,45 @@ def test_image_without_voxel_size_is_flagged(tmp_path: Path) -> None:
     assert kwargs["metadata"]["voxel_size_missing"] is True
 
 
-def test_workspace_reader_gives_image_nuclei_tracks_tied_to_the_workspace(
+def test_workspace_reader_gives_image_nuclei_outlines_tracks_tied_to_the_workspace(
     tmp_path: Path,
 ) -> None:
-    path = write_workspace(tmp_path)
+    graph = copy_graph(tiny_movie().graph)
+    hidden = int(graph.ids_at(0)[0])
+    graph.set_status([hidden], "rejected")
+    path = write_workspace(tmp_path, graph)
     layers = read_workspace(str(path))
-    assert [kind for *_, kind in layers] == ["image", "points", "tracks"]
+    assert [kind for *_, kind in layers] == ["image", "points", "vectors", "tracks"]
     workspaces = {id(kw["metadata"][WORKSPACE_KEY]) for _, kw, _ in layers}
     assert len(workspaces) == 1
     ws = layers[0][1]["metadata"][WORKSPACE_KEY]
     assert isinstance(ws, Workspace) and ws.path == path
-    assert [kw["metadata"][ROLE_KEY] for _, kw, _ in layers] == ["image", "nuclei", "tracks"]
+    roles = [kw["metadata"][ROLE_KEY] for _, kw, _ in layers]
+    assert roles == ["image", "nuclei", "outlines", "tracks"]
+    for _, kw, _ in layers:  # one world: voxel coordinates at the image's scale
+        assert tuple(kw["scale"]) == (1.0, *VOXEL.as_tuple())
     points, kw, _ = layers[1]
     assert kw["metadata"][GRAPH_KEY] is ws.graph
-    assert len(points) == len(ws.graph)
-    n = ws.graph.nucleus(int(kw["features"]["id"][0]))
-    np.testing.assert_allclose(points[0], (n.t, *n.center))
+    # the first timepoint only, rejected nuclei (negative examples) hidden
+    shown = sorted(set(ws.graph.ids_at(0).tolist()) - {hidden})
+    assert sorted(kw["features"]["id"].tolist()) == shown
+    for row, nid in zip(points, kw["features"]["id"], strict=True):
+        n = ws.graph.nucleus(int(nid))
+        np.testing.assert_allclose(row, (0, *VOXEL.to_voxels(n.center)))
+    assert len(layers[2][0]) == 0  # the session draws the outlines of the current plane
+
+
+def test_workspace_reader_starts_no_session_without_a_viewer(tmp_path: Path, monkeypatch) -> None:
+    import napari
+    import napari.viewer  # loaded, so the reader asks napari for its viewer
+
+    from napari_elephant._napari import session
+
+    monkeypatch.setattr(napari, "current_viewer", lambda: None)
+    before = len(session._SESSIONS)
+    layers = read_workspace(str(write_workspace(tmp_path)))
+    assert len(layers) == 4
+    assert len(session._SESSIONS) == before
 
 
 def test_graph_reader_reads_geff_and_csv(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ def _counts(dock: ElephantDock) -> dict[str, str]:
 def test_dock_has_room_for_the_later_stages(dock) -> None:
     tabs: QTabWidget = dock.tabs
     names = [tabs.tabText(i) for i in range(tabs.count())]
-    assert names == ["Workspace", "Detection", "Linking", "Models", "Log"]
+    assert names == ["Workspace", "Detection", "Linking", "Models", "Log", "Keys"]
     assert dock.tab("Workspace") is dock.workspace_panel
 
 
@@ -45,7 +45,8 @@ def test_open_through_the_path_field_shows_workspace_and_counts(dock, tmp_path) 
         "rejected": "0",
         "links": str(truth.n_links),
     }
-    assert [layer.name for layer in dock.viewer.layers] == ["movie", "tiny nuclei", "tiny tracks"]
+    names = [layer.name for layer in dock.viewer.layers]
+    assert names == ["movie", "tiny nuclei", "tiny outlines", "tiny tracks"]
 
 
 def test_counters_follow_edits_and_the_undo_button(dock, tmp_path) -> None:
@@ -102,6 +103,6 @@ def test_deleting_the_dock_disconnects_it(make_napari_viewer, qtbot, tmp_path) -
     n_before = len(session.events.graph_changed)
     with qtbot.waitSignal(widget.destroyed):
         widget.deleteLater()
-    assert len(session.events.graph_changed) == n_before - 1
+    assert len(session.events.graph_changed) == n_before - 2  # workspace panel and counter
     graph = session.open_workspace(write_workspace(tmp_path)).graph
     graph.set_status([1], "rejected")  # no callback into the deleted widget

@@ -1,10 +1,19 @@
 """Tracking graph and movie -> napari layer data (numpy in, numpy out).
 
-Everything here is in micrometres: points and tracks carry (t, z, y, x)
-coordinates in µm with a layer scale of 1, and the image gets its voxel size
-as scale, so all our layers meet in one world.  The functions only read the
-graph and never touch a viewer, so they are tested headless and reused by the
-reader, the writer, the sample data and the session.
+The world is in micrometres.  The image gets its voxel size as scale; the
+nuclei, outlines and tracks of a workspace get the same scale and hold voxel
+coordinates (converted by :class:`VoxelSize`, the one place for it), so the
+dims slider steps by one image plane and every layer meets in one µm world.
+A graph without an image (a GEFF or CSV file) has no voxel: its layers hold µm
+at scale 1.  The functions only read the graph and never touch a viewer, so
+they are tested headless and reused by the reader, writer, sample data and
+session.
+
+A workspace's nuclei layer holds one timepoint (DESIGN §9: a 300k-point 4D
+layer costs ~280 ms per time step); the session swaps it on dims changes.
+Points are drawn only on the plane of their centre (napari's "rescale"
+projections compare z distances in z voxels with sizes in x voxels, wrong for
+anisotropic voxels); the true cross-sections are the outlines (outlines.py).
 
 Tracks (DESIGN §9): napari draws (track_id, t, z, y, x) rows and a
 ``{child_track: [parent_track]}`` graph, so a track is a run of nuclei without
@@ -18,9 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from napari_elephant._napari.tracks import TAIL_LENGTH, TRACK_SLACK, track_window, tracks_data
 from napari_elephant.core.graph import Status, TrackingGraph, six_to_cov
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.units import VoxelSize
@@ -31,67 +39,80 @@ STATUS_COLORS: dict[Status, tuple[float, float, float, float]] = {
     Status.ACCEPTED: (0.0, 1.0, 1.0, 1.0),  # cyan
     Status.REJECTED: (1.0, 0.0, 1.0, 1.0),  # magenta
 }
+SELECTED_COLOR = (1.0, 1.0, 1.0, 1.0)
+"""Border (and outline) colour of selected nuclei: white stands out from all statuses."""
 _COLOR_TABLE = np.array([STATUS_COLORS[s] for s in STATUS_ORDER], dtype=np.float32)
 _STATUS_NAMES = np.array([s.value for s in STATUS_ORDER], dtype=object)
 _STATUS_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}
+REJECTED_CODE = _STATUS_CODE[Status.REJECTED]
 
 # Keys of layer.metadata that tie a layer to our data model.
 GRAPH_KEY = "elephant_graph"  # the TrackingGraph the layer shows
 WORKSPACE_KEY = "elephant_workspace"  # the open Workspace (workspace layers only)
-ROLE_KEY = "elephant_role"  # "image", "nuclei" or "tracks"
+ROLE_KEY = "elephant_role"  # "image", "nuclei", "outlines", "tracks" or "surfaces"
 AXIS_LABELS = ("t", "z", "y", "x")
+UNIT_VOXEL = VoxelSize(1.0, 1.0, 1.0)
 
 FACE_ALPHA = 0.2
+BORDER_WIDTH = 0.12  # of the diameter
+SELECTED_BORDER_WIDTH = 0.3
 CONTRAST_SAMPLE_VOXELS = 2_000_000
 """Most voxels read to guess contrast limits: napari would otherwise read the movie."""
 
 
+def layer_scale(voxel: VoxelSize | None) -> tuple[float, float, float, float]:
+    """(t, z, y, x) scale of layers in voxel coordinates (1 µm without a voxel size)."""
+    return (1.0, *(voxel or UNIT_VOXEL).as_tuple())
+
+
 @dataclass(frozen=True)
 class NucleiArrays:
-    """Columns of the graph's nuclei, sorted by id."""
+    """Columns of some nuclei, sorted by id (µm)."""
 
     ids: np.ndarray  # (n,) int64
     t: np.ndarray  # (n,) int64
     centers: np.ndarray  # (n, 3) µm
+    covs: np.ndarray  # (n, 3, 3) µm²
     radius: np.ndarray  # (n,) equal-volume radius, µm
     status: np.ndarray  # (n,) int8 index into STATUS_ORDER
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, rows: np.ndarray) -> NucleiArrays:
+        """The given rows (indices or a mask)."""
+        return NucleiArrays(*(getattr(self, f)[rows] for f in _ARRAY_FIELDS))
+
+
+_ARRAY_FIELDS = ("ids", "t", "centers", "covs", "radius", "status")
 
 
 @dataclass(frozen=True)
 class PointsData:
-    """What a Points layer of nuclei needs."""
+    """What a Points layer of nuclei needs (coordinates in the layers' data space)."""
 
-    coords: np.ndarray  # (n, 4) t, z, y, x (µm)
-    size: np.ndarray  # (n,) diameter, µm
+    coords: np.ndarray  # (n, 4) t, z, y, x: voxels (µm without a voxel size)
+    size: np.ndarray  # (n,) diameter in units of the x voxel (napari scales by x)
     color: np.ndarray  # (n, 4) RGBA of the status
     features: dict[str, np.ndarray]  # "id", "status"
 
 
-@dataclass(frozen=True)
-class TracksData:
-    """What a Tracks layer needs; rows sorted by (track_id, t) as napari keeps them."""
-
-    data: np.ndarray  # (m, 5) track_id, t, z, y, x (µm)
-    graph: dict[int, list[int]]  # {child_track: [parent_track]}
-    features: dict[str, np.ndarray]  # "node_id", "status"
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-
-def nuclei_arrays(graph: TrackingGraph, t: int | None = None) -> NucleiArrays:
-    """All nuclei (or those of timepoint t) as arrays, in one pass over the records."""
-    ids = graph.ids_at(t) if t is not None else np.fromiter(graph.nx_graph, np.int64)
-    ids = np.sort(ids)
+def nuclei_arrays(
+    graph: TrackingGraph, t: int | None = None, ids: np.ndarray | None = None
+) -> NucleiArrays:
+    """All nuclei, those of timepoint t, or the given ids, in one pass over the records."""
+    if ids is None:
+        ids = graph.ids_at(t) if t is not None else np.fromiter(graph.nx_graph, np.int64)
+    ids = np.sort(np.asarray(ids, dtype=np.int64))
     records = list(graph.nuclei(ids.tolist()))
     n = len(records)
     tt = np.fromiter((r.t for r in records), np.int64, count=n)
     centers = np.array([r.center for r in records], dtype=np.float64).reshape(n, 3)
-    covs = np.array([r.cov for r in records], dtype=np.float64).reshape(n, 6)
+    covs = six_to_cov(np.array([r.cov for r in records], dtype=np.float64).reshape(n, 6))
     codes = np.fromiter((_STATUS_CODE[r.status] for r in records), np.int8, count=n)
     # equal-volume radius = (product of semi-axes)^(1/3) = det(cov)^(1/6)
-    radius = np.abs(np.linalg.det(six_to_cov(covs))) ** (1.0 / 6.0) if n else np.zeros(0)
-    return NucleiArrays(ids, tt, centers, radius, codes)
+    radius = np.abs(np.linalg.det(covs)) ** (1.0 / 6.0) if n else np.zeros(0)
+    return NucleiArrays(ids, tt, centers, covs, radius, codes)
 
 
 def status_colors(codes: np.ndarray) -> np.ndarray:
@@ -99,124 +120,197 @@ def status_colors(codes: np.ndarray) -> np.ndarray:
     return _COLOR_TABLE[np.asarray(codes, dtype=np.intp)]
 
 
-def points_data(graph: TrackingGraph, t: int | None = None) -> PointsData:
-    """Nuclei as Points: centres (t, z, y, x) µm, diameter, status colour."""
-    arr = nuclei_arrays(graph, t)
-    coords = np.column_stack([arr.t.astype(np.float64), arr.centers]).reshape(-1, 4)
+def visible_rows(arr: NucleiArrays, show_rejected: bool) -> NucleiArrays:
+    """Rejected nuclei are kept as negative examples but hidden unless asked for."""
+    return arr if show_rejected else arr.take(arr.status != REJECTED_CODE)
+
+
+def points_from_arrays(arr: NucleiArrays, voxel: VoxelSize | None = None) -> PointsData:
+    """Centres (t, z, y, x) in voxels, diameter in x voxels, status colour."""
+    vox = voxel or UNIT_VOXEL
+    coords = np.column_stack([arr.t.astype(np.float64), vox.to_voxels(arr.centers)])
     features = {"id": arr.ids, "status": _STATUS_NAMES[arr.status.astype(np.intp)]}
-    return PointsData(coords, 2.0 * arr.radius, status_colors(arr.status), features)
+    size = 2.0 * arr.radius / vox.x
+    return PointsData(coords.reshape(-1, 4), size, status_colors(arr.status), features)
 
 
-def _kept_links(graph: TrackingGraph) -> np.ndarray:
-    """(k, 2) parent, child ids of the links that are lineage (not rejected)."""
-    rejected = Status.REJECTED
-    pairs = [(p, c) for p, c, s in graph.nx_graph.edges(data="status") if s != rejected]
-    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+def points_data(
+    graph: TrackingGraph,
+    t: int | None = None,
+    voxel: VoxelSize | None = None,
+    show_rejected: bool = True,
+) -> PointsData:
+    """Nuclei (all, or of timepoint t) as Points."""
+    return points_from_arrays(visible_rows(nuclei_arrays(graph, t), show_rejected), voxel)
 
 
-def track_labels(n: int, parents: np.ndarray, children: np.ndarray) -> np.ndarray:
-    """Track label (component) of each of n nodes, given link endpoints as indices.
-
-    A link continues a track when its parent has exactly one (kept) child;
-    the runs joined by such links are the connected components.
-    """
-    n_children = np.bincount(parents, minlength=n)
-    cont = n_children[parents] == 1
-    ones = np.ones(int(cont.sum()), dtype=np.int8)
-    adj = coo_matrix((ones, (parents[cont], children[cont])), shape=(n, n))
-    return connected_components(adj, directed=False)[1]
-
-
-def tracks_data(graph: TrackingGraph) -> TracksData:
-    """Nuclei with at least one lineage link as tracks, with the division graph."""
-    arr = nuclei_arrays(graph)
-    links = _kept_links(graph)
-    parents = np.searchsorted(arr.ids, links[:, 0])
-    children = np.searchsorted(arr.ids, links[:, 1])
-    labels = track_labels(len(arr.ids), parents, children)
-    in_track = np.zeros(len(arr.ids), dtype=bool)
-    in_track[parents] = in_track[children] = True
-    # renumber the components that hold linked nuclei as 1, 2, ... (0 is not a track)
-    track_of = np.zeros(len(arr.ids), dtype=np.int64)
-    track_of[in_track] = np.unique(labels[in_track], return_inverse=True)[1] + 1
-    divides = np.bincount(parents, minlength=len(arr.ids))[parents] == 2
-    division_graph = {
-        int(track_of[c]): [int(track_of[p])]
-        for p, c in zip(parents[divides], children[divides], strict=True)
-    }
-    rows = np.flatnonzero(in_track)
-    rows = rows[np.lexsort((arr.t[rows], track_of[rows]))]
-    data = np.column_stack([track_of[rows], arr.t[rows], arr.centers[rows]]).astype(np.float64)
-    features = {"node_id": arr.ids[rows], "status": _STATUS_NAMES[arr.status[rows]]}
-    return TracksData(data.reshape(-1, 5), division_graph, features)
+def point_style(colors: np.ndarray, selected: np.ndarray | None = None) -> dict[str, Any]:
+    """Status colour on the border and a faint fill, so the nucleus shows through;
+    selected nuclei get a thick white border (napari refuses an empty colour
+    array, hence the names for no points)."""
+    if len(colors) == 0:
+        return {"face_color": "transparent", "border_color": "cyan"}
+    face = np.array(colors, dtype=np.float32)
+    face[:, 3] = FACE_ALPHA
+    border = np.array(colors, dtype=np.float32)
+    width = np.full(len(colors), BORDER_WIDTH)
+    if selected is not None and selected.any():
+        border[selected] = SELECTED_COLOR
+        width[selected] = SELECTED_BORDER_WIDTH
+    return {"face_color": face, "border_color": border, "border_width": width}
 
 
-def status_counts(graph: TrackingGraph) -> dict[str, int]:
-    """Numbers of nuclei per status and of links (the dock's counters)."""
-    codes = nuclei_arrays(graph).status
-    counts = np.bincount(codes.astype(np.intp), minlength=len(STATUS_ORDER))
-    out = {s.value: int(c) for s, c in zip(STATUS_ORDER, counts, strict=True)}
-    out["links"] = graph.n_links
+def point_colors(pts: PointsData) -> dict[str, Any]:
+    """Face and border colours of nuclei points, nothing selected."""
+    style = point_style(pts.color)
+    return {k: style[k] for k in ("face_color", "border_color")}
+
+
+# ------------------------------------------------------------------ counts
+@dataclass(frozen=True)
+class StatusCounts:
+    """Nuclei and links per status at timepoint t and in total (the dock's counters);
+    a link counts at its parent's timepoint."""
+
+    t: int
+    nuclei_at_t: dict[str, int]
+    nuclei_total: dict[str, int]
+    links_at_t: dict[str, int]
+    links_total: dict[str, int]
+
+
+def timepoint_tally(graph: TrackingGraph, t: int) -> np.ndarray:
+    """(2, 3) counts per status (STATUS_ORDER) of timepoint t: nuclei, then the
+    links leaving them."""
+    out = np.zeros((2, len(STATUS_ORDER)), dtype=np.int64)
+    ids = graph.ids_at(t).tolist()
+    for n in graph.nuclei(ids):
+        out[0, _STATUS_CODE[n.status]] += 1
+    succ = graph.nx_graph._succ
+    for p in ids:
+        for d in succ[p].values():
+            out[1, _STATUS_CODE[d["status"]]] += 1
     return out
 
 
+def _named(row: np.ndarray) -> dict[str, int]:
+    return {s.value: int(c) for s, c in zip(STATUS_ORDER, row, strict=True)}
+
+
+def summarize_tallies(tallies: dict[int, np.ndarray], t: int) -> StatusCounts:
+    """Counters from per-timepoint tallies (see timepoint_tally)."""
+    total = sum(tallies.values(), np.zeros((2, len(STATUS_ORDER)), dtype=np.int64))
+    now = tallies.get(t, np.zeros_like(total))
+    return StatusCounts(t, _named(now[0]), _named(total[0]), _named(now[1]), _named(total[1]))
+
+
+def count_statuses(graph: TrackingGraph, t: int) -> StatusCounts:
+    """Nuclei and links per status at t and in total, counted afresh."""
+    return summarize_tallies({u: timepoint_tally(graph, u) for u in graph.timepoints()}, t)
+
+
+def status_counts(graph: TrackingGraph) -> dict[str, int]:
+    """Total nuclei per status and links (the workspace panel's counters)."""
+    return {**count_statuses(graph, 0).nuclei_total, "links": graph.n_links}
+
+
 # ------------------------------------------------------------ layer tuples
+def _meta(metadata: dict[str, Any] | None, graph: TrackingGraph | None, role: str) -> dict:
+    extra = {GRAPH_KEY: graph} if graph is not None else {}
+    return {**(metadata or {}), **extra, ROLE_KEY: role}
+
+
 def points_layer_data(
-    graph: TrackingGraph, name: str, metadata: dict[str, Any] | None = None
+    graph: TrackingGraph,
+    name: str,
+    metadata: dict[str, Any] | None = None,
+    voxel: VoxelSize | None = None,
+    t: int | None = None,
+    show_rejected: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any], str]:
-    """The nuclei Points layer as a napari LayerData tuple."""
-    pts = points_data(graph)
+    """The nuclei Points layer (all nuclei, or those of timepoint t) as LayerData."""
+    pts = points_data(graph, t, voxel, show_rejected)
     kwargs = {
         "name": name,
         "ndim": 4,
         "axis_labels": AXIS_LABELS,
+        "scale": layer_scale(voxel),
         "size": pts.size,
-        **point_colors(pts),
-        "border_width": 0.12,  # of the diameter
+        **point_style(pts.color),
         "features": pts.features,
-        # draw each nucleus as the disc where the slice cuts its sphere
-        "projection_mode": "rescale_spherical",
-        "metadata": {**(metadata or {}), GRAPH_KEY: graph, ROLE_KEY: "nuclei"},
+        "metadata": _meta(metadata, graph, "nuclei"),
     }
     return pts.coords, kwargs, "points"
 
 
-def point_colors(pts: PointsData) -> dict[str, Any]:
-    """Status colour on the border, a faint fill so the nucleus shows through
-    (napari refuses an empty colour array, hence the names for no points)."""
-    if len(pts.coords) == 0:
-        return {"face_color": "transparent", "border_color": "cyan"}
-    face = pts.color.copy()
-    face[:, 3] = FACE_ALPHA
-    return {"face_color": face, "border_color": pts.color}
+def outlines_layer_data(
+    name: str, metadata: dict[str, Any] | None = None, voxel: VoxelSize | None = None
+) -> tuple[np.ndarray, dict[str, Any], str]:
+    """An empty Vectors layer for the cross-section outlines (see outlines.py)."""
+    kwargs = {
+        "name": name,
+        "ndim": 4,
+        "axis_labels": AXIS_LABELS,
+        "scale": layer_scale(voxel),
+        "edge_width": 0.5,
+        "vector_style": "line",
+        "metadata": _meta(metadata, None, "outlines"),
+    }
+    return np.zeros((0, 2, 4)), kwargs, "vectors"
 
 
 def tracks_layer_data(
-    graph: TrackingGraph, name: str, metadata: dict[str, Any] | None = None
+    graph: TrackingGraph,
+    name: str,
+    metadata: dict[str, Any] | None = None,
+    voxel: VoxelSize | None = None,
+    window: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any], str] | None:
     """The Tracks layer as a LayerData tuple, or None when nothing is linked
     (napari cannot build an empty Tracks layer)."""
-    trk = tracks_data(graph)
+    trk = tracks_data(graph, voxel, window)
     if len(trk) == 0:
         return None
     kwargs = {
         "name": name,
         "axis_labels": AXIS_LABELS,
+        "scale": layer_scale(voxel),
         "graph": trk.graph,
         "features": trk.features,
-        "tail_length": 5,
+        "tail_length": TAIL_LENGTH,
+        "head_length": 0,
         "tail_width": 2,
-        "metadata": {**(metadata or {}), GRAPH_KEY: graph, ROLE_KEY: "tracks"},
+        "metadata": _meta(metadata, graph, "tracks"),
     }
     return trk.data, kwargs, "tracks"
 
 
 def graph_layer_data(
-    graph: TrackingGraph, name: str, metadata: dict[str, Any] | None = None
+    graph: TrackingGraph,
+    name: str,
+    metadata: dict[str, Any] | None = None,
+    voxel: VoxelSize | None = None,
 ) -> list[tuple[np.ndarray, dict[str, Any], str]]:
-    """Nuclei points and (when anything is linked) tracks of a graph."""
-    layers = [points_layer_data(graph, f"{name} nuclei", metadata)]
-    tracks = tracks_layer_data(graph, f"{name} tracks", metadata)
+    """Nuclei points and (when anything is linked) tracks of a graph.
+
+    A workspace's layers (``metadata`` holding it) are live: voxel coordinates
+    at its voxel size, the first timepoint's nuclei, an outlines layer, tracks
+    around that timepoint; the session keeps them in step.  Other graphs give
+    static layers of every nucleus.
+    """
+    ws = (metadata or {}).get(WORKSPACE_KEY)
+    if ws is None:
+        layers = [points_layer_data(graph, f"{name} nuclei", metadata, voxel)]
+        tracks = tracks_layer_data(graph, f"{name} tracks", metadata, voxel)
+        return layers if tracks is None else [*layers, tracks]
+    voxel = voxel or ws.voxel_size
+    t = graph.timepoints()[0] if len(graph) else 0
+    layers = [
+        points_layer_data(graph, f"{name} nuclei", metadata, voxel, t, show_rejected=False),
+        outlines_layer_data(f"{name} outlines", metadata, voxel),
+    ]
+    window = track_window(t, TAIL_LENGTH, 0, TRACK_SLACK)
+    tracks = tracks_layer_data(graph, f"{name} tracks", metadata, voxel, window)
     return layers if tracks is None else [*layers, tracks]
 
 

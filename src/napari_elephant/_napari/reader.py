@@ -8,6 +8,8 @@ the function it returns.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,36 @@ def read_image(path: str | list[str]) -> list[LayerData]:
 
 
 def read_workspace(path: str | list[str]) -> list[LayerData]:
-    """A workspace: its movie, nuclei and tracks, all tied to the open Workspace."""
-    return workspace_layer_data(Workspace.open(_single(path)))
+    """A workspace: its movie, nuclei, outlines and tracks, all tied to the open
+    Workspace.
+
+    The current viewer's session is started first: it adopts the layers as
+    napari inserts them, so a workspace dropped before any dock is opened is
+    live (time steps, edits) rather than frozen at its first timepoint.
+    """
+    layers = workspace_layer_data(Workspace.open(_single(path)))
+    viewer = _current_viewer()
+    if viewer is not None:
+        from napari_elephant._napari.session import session_for  # session imports us
+
+        session_for(viewer)
+    return layers
+
+
+def _current_viewer() -> Any:
+    """The active napari viewer, or None when there is none or we are off the GUI
+    thread (the session wires itself to the viewer's events).
+
+    Without ``napari.viewer`` loaded no viewer exists, and asking napari would
+    import Qt into a headless process (scripts, tests) for nothing.
+    """
+    if "napari.viewer" not in sys.modules:
+        return None
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    from napari import current_viewer
+
+    return current_viewer()
 
 
 def workspace_layer_data(ws: Workspace) -> list[LayerData]:

@@ -14,11 +14,13 @@ LayerData = tuple[Any, dict[str, Any], str]
 
 
 def sample_layers(preset: str = SAMPLE_PRESET, seed: int = SAMPLE_SEED) -> list[LayerData]:
-    """Movie, ground-truth nuclei and ground-truth tracks, all in µm."""
+    """Movie, ground-truth nuclei and ground-truth tracks in one µm world: the
+    nuclei and tracks hold voxel coordinates at the movie's voxel size, so the
+    dims slider steps by one image plane (not by 1 µm)."""
     movie = generate(preset, seed=seed)
     meta = {"synthetic_preset": preset, "synthetic_seed": seed}
     image = image_layer_data(movie.image, movie.voxel_size, "ELEPHANT sample movie", meta)
-    return [image, *graph_layer_data(movie.graph, "ground truth", meta)]
+    return [image, *graph_layer_data(movie.graph, "ground truth", meta, movie.voxel_size)]
 
 
 def make_sample_data() -> list[LayerData]:

@@ -2,10 +2,11 @@
 
 The docks of a viewer share its session through :func:`session_for`; two
 viewers never share one (no global state beyond the weak viewer → session map).
-The session keeps its layers in step with the graph: every applied, undone or
-redone action refreshes them, and the session re-emits it as
-``events.graph_changed`` so widgets need not reconnect when the workspace
-changes.
+The session owns the shared :class:`Selection` and a :class:`LayerSync` that
+keeps the workspace's layers (nuclei of the current timepoint, outlines,
+tracks window) in step with the dims, the graph and the selection; each
+applied, undone or redone action is re-emitted as ``events.graph_changed`` so
+widgets need not reconnect when the workspace changes.
 
 Layers opened by the reader (a workspace dropped on the viewer) carry the
 Workspace in their metadata; the session adopts them when they are inserted.
@@ -21,18 +22,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from psygnal import Signal
 
+from napari_elephant._napari.layer_sync import LayerSync
 from napari_elephant._napari.layers import (
-    GRAPH_KEY,
     ROLE_KEY,
     WORKSPACE_KEY,
+    StatusCounts,
+    count_statuses,
     graph_layer_data,
-    point_colors,
-    points_data,
-    status_counts,
-    tracks_data,
+    layer_scale,
     tracks_layer_data,
 )
 from napari_elephant._napari.reader import workspace_layer_data, workspace_metadata
+from napari_elephant._napari.selection import Selection
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.image import write_ome_zarr
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from napari.layers import Layer
 
 _SESSIONS: weakref.WeakKeyDictionary[Any, ElephantSession] = weakref.WeakKeyDictionary()
-ROLES = ("image", "nuclei", "tracks")
+ROLES = ("image", "nuclei", "outlines", "tracks")
 IMAGE_IN_WORKSPACE = "image.ome.zarr"
 
 
@@ -71,6 +72,12 @@ class ElephantSession:
         self.workspace: Workspace | None = None
         self.layers: dict[str, Layer] = {}
         self.events = SessionEvents()
+        self.selection = Selection()
+        # The job runner of the docks (issue 6): an object with predict(), link() and
+        # abort() that the Alt+N / Alt+K / Ctrl+C actions call; None until a dock sets it.
+        self.jobs: Any = None
+        self.sync: LayerSync | None = None
+        self._show_rejected = False
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
         for layer in list(viewer.layers):
@@ -88,9 +95,32 @@ class ElephantSession:
     def graph(self) -> TrackingGraph | None:
         return self.workspace.graph if self.workspace is not None else None
 
+    @property
+    def show_rejected(self) -> bool:
+        """Rejected nuclei are negative examples, hidden unless asked for."""
+        return self._show_rejected
+
+    @show_rejected.setter
+    def show_rejected(self, value: bool) -> None:
+        self._show_rejected = bool(value)
+        if self.sync is not None:
+            self.sync.update(force=True)
+
+    def status_counts(self) -> StatusCounts:
+        """Nuclei and links per status at the current timepoint and in total."""
+        if self.sync is None:
+            return count_statuses(TrackingGraph(), 0)
+        return self.sync.counts()
+
     def counts(self) -> dict[str, int]:
-        """Nuclei per status and links; zeros without a workspace."""
-        return status_counts(self.graph if self.graph is not None else TrackingGraph())
+        """Total nuclei per status and links; zeros without a workspace."""
+        counts = self.status_counts()
+        return {**counts.nuclei_total, "links": sum(counts.links_total.values())}
+
+    def nucleus_at(self, position: Any) -> int | None:
+        """Id of the nucleus whose outline in the current plane holds a world
+        position (t, z, y, x µm, e.g. ``event.position`` of a click), or None."""
+        return self.sync.nucleus_at(position) if self.sync is not None else None
 
     # ------------------------------------------------------ workspaces
     def open_workspace(self, path: str | os.PathLike) -> Workspace:
@@ -162,8 +192,11 @@ class ElephantSession:
         if ws is not self.workspace:
             self._attach(ws)
         self.layers[role] = layer
-        if role == "nuclei" and self.viewer.dims.ndim >= 4:
-            self._set_z_margin(self.viewer.dims.ndim - 3)
+        if role == "nuclei":
+            self.sync.attach_points(layer)
+        if role == "tracks":
+            self.sync.window = None  # refill it with the session's own window
+        self.sync.update()
         return True
 
     def _on_inserted(self, event: Any) -> None:
@@ -173,6 +206,8 @@ class ElephantSession:
         for role, layer in list(self.layers.items()):
             if layer is event.value:
                 del self.layers[role]
+                if role == "nuclei" and self.sync is not None:
+                    self.sync.attach_points(None)
 
     def _add_layers(self, layer_data: list[tuple[Any, dict[str, Any], str]]) -> None:
         from napari.layers import Layer
@@ -188,46 +223,34 @@ class ElephantSession:
         self._attach(ws)
 
     def _attach(self, ws: Workspace | None) -> None:
-        if self.workspace is not None:
-            self.workspace.graph.events.changed.disconnect(self._on_graph_changed)
+        if self.sync is not None:
+            self.sync.close()
+            self.sync = None
         self.workspace = ws
         self.layers = {}
+        self.selection.clear()
         if ws is not None:
-            ws.graph.events.changed.connect(self._on_graph_changed)
+            self.sync = LayerSync(self)
         self.events.workspace_changed.emit(ws)
 
     # --------------------------------------------------------- refresh
-    def _on_graph_changed(self, action: Any) -> None:
-        self.refresh()
-        self.events.graph_changed.emit(action)
-
     def refresh(self) -> None:
-        """Rebuild the nuclei and tracks layers from the graph."""
-        graph = self.graph
-        if graph is None:
-            return
-        if "nuclei" in self.layers:
-            update_points_layer(self.layers["nuclei"], graph)
-        self._refresh_tracks(graph)
+        """Redraw the nuclei, outlines and tracks from the graph."""
+        if self.sync is not None:
+            self.sync.update(force=True)
 
-    def _refresh_tracks(self, graph: TrackingGraph) -> None:
-        layer = self.layers.get("tracks")
-        trk = tracks_data(graph)
-        if len(trk) == 0:  # napari has no empty Tracks layer: drop it until links return
-            if layer is not None:
-                self.viewer.layers.remove(layer)
-            return
-        if layer is not None:
-            update_tracks_layer(layer, graph, trk)
-            return
+    def add_tracks_layer(self, window: tuple[int, int] | None) -> None:
+        """Add the workspace's Tracks layer (once the graph has links)."""
         ws = self._require()
-        new = tracks_layer_data(graph, f"{ws.name} tracks", workspace_metadata(ws))
+        new = tracks_layer_data(
+            ws.graph, f"{ws.name} tracks", workspace_metadata(ws), ws.voxel_size, window
+        )
         if new is not None:
             self._add_layers([new])
 
     # ------------------------------------------------------------ view
     def reset_view(self) -> None:
-        """2D, first timepoint, middle z plane; z margins so nuclei show as discs."""
+        """2D, first timepoint, middle z plane."""
         viewer = self.viewer
         viewer.dims.ndisplay = 2
         if viewer.dims.ndim < 4:
@@ -237,54 +260,14 @@ class ElephantSession:
         image = self.layers.get("image")
         if image is not None:  # the middle image plane (the dims step may be finer)
             viewer.dims.set_point(z_axis, (image.data.shape[-3] // 2) * image.scale[-3])
-        self._set_z_margin(z_axis)
         viewer.reset_view()
-
-    def _set_z_margin(self, z_axis: int) -> None:
-        """Points within a radius of the slice are drawn as the disc the slice cuts
-        (projection_mode 'rescale_spherical' uses the dims margins)."""
-        margin = self.workspace.params.detection.r_max if self.workspace else 8.0
-        nuclei = self.layers.get("nuclei")
-        if nuclei is not None and len(nuclei.size):
-            margin = max(margin, float(np.max(nuclei.size)) / 2)
-        left = list(self.viewer.dims.margin_left)
-        right = list(self.viewer.dims.margin_right)
-        left[z_axis] = right[z_axis] = margin
-        self.viewer.dims.margin_left = tuple(left)
-        self.viewer.dims.margin_right = tuple(right)
-
-
-def update_points_layer(layer: Any, graph: TrackingGraph) -> None:
-    """Swap a nuclei Points layer's content for the graph's, keeping the selection."""
-    pts = points_data(graph)
-    old_ids = np.asarray(layer.features["id"]) if "id" in layer.features else np.zeros(0)
-    chosen = [i for i in layer.selected_data if i < len(old_ids)]
-    selected_ids = old_ids[chosen]
-    layer.data = pts.coords
-    layer.features = pts.features
-    if len(pts.coords):
-        layer.size = pts.size
-        colors = point_colors(pts)
-        layer.face_color = colors["face_color"]
-        layer.border_color = colors["border_color"]
-    layer.selected_data = set(np.flatnonzero(np.isin(pts.features["id"], selected_ids)).tolist())
-    layer.metadata[GRAPH_KEY] = graph
-
-
-def update_tracks_layer(layer: Any, graph: TrackingGraph, trk: Any = None) -> None:
-    """Swap a Tracks layer's content for the graph's (data, division graph, features)."""
-    trk = trk if trk is not None else tracks_data(graph)
-    layer.data = trk.data
-    layer.graph = trk.graph
-    layer.features = trk.features
-    layer.metadata[GRAPH_KEY] = graph
 
 
 # ---------------------------------------------------------- image layers
 def _bind_image_layer(layer: Layer, ws: Workspace) -> None:
     """Give an image layer the workspace's voxel size and tie it to the workspace."""
     voxel = ws.voxel_size.as_tuple()
-    layer.scale = (1.0, *voxel)
+    layer.scale = layer_scale(ws.voxel_size)
     layer.metadata = {
         **layer.metadata,
         **workspace_metadata(ws),

@@ -1,0 +1,234 @@
+"""Moving the viewer through the tracking graph: time steps that follow the
+selected track, parent / child / sibling jumps, and "next nucleus to look at"
+searches (unvalidated, track end, division).
+
+World coordinates are (t, z, y, x) in µm on the viewer's last four axes (the
+layers' scale makes it so), whatever the orientation the user picked: jumping
+to a nucleus sets the hidden axes to it (the slice cuts through it) and
+centres the camera on the displayed ones.
+
+The searches are plain functions of the graph (tested without a viewer);
+they scan the current timepoint after the current nucleus, then the later
+timepoints, then wrap around to the start, ids in increasing order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.graph import Status, TrackingGraph
+
+if TYPE_CHECKING:
+    import napari
+
+    from napari_elephant._napari.session import ElephantSession
+
+DIVISION_TAG = "division"  # set by editing.Editor.mark_division
+
+
+# ------------------------------------------------------------ the viewer
+def t_axis(viewer: napari.Viewer) -> int | None:
+    """The time axis of the viewer (the fourth from last), None below 4D."""
+    n = viewer.dims.ndim
+    return n - 4 if n >= 4 else None
+
+
+def current_t(viewer: napari.Viewer) -> int:
+    axis = t_axis(viewer)
+    return 0 if axis is None else round(float(viewer.dims.point[axis]))
+
+
+def set_t(viewer: napari.Viewer, t: int) -> bool:
+    """Show timepoint t; False (and nothing changes) when the movie has none."""
+    axis = t_axis(viewer)
+    if axis is None or not 0 <= t < viewer.dims.nsteps[axis]:
+        return False
+    viewer.dims.set_point(axis, float(t))
+    return True
+
+
+def cursor_world(viewer: napari.Viewer) -> np.ndarray:
+    """The mouse position in world coordinates (t, z, y, x µm on the last axes)."""
+    pos = np.asarray(viewer.cursor.position, dtype=np.float64)
+    point = np.asarray(viewer.dims.point, dtype=np.float64)
+    return pos if len(pos) == len(point) else point
+
+
+def centre_on(viewer: napari.Viewer, t: int, center: Any) -> None:
+    """Slice through a nucleus at timepoint t and centre the camera on it."""
+    axis = t_axis(viewer)
+    if axis is None:
+        return
+    world = dict(zip(range(axis, axis + 4), (float(t), *map(float, center)), strict=True))
+    shown = list(viewer.dims.order[-viewer.dims.ndisplay :])
+    hidden = [a for a in world if a not in shown]
+    viewer.dims.set_point(hidden, [world[a] for a in hidden])
+    camera = list(viewer.camera.center)[-len(shown) :]
+    viewer.camera.center = tuple(world.get(a, c) for a, c in zip(shown, camera, strict=True))
+
+
+# -------------------------------------------------------------- the graph
+def kept_children(graph: TrackingGraph, nid: int) -> list[int]:
+    """Children by links that are lineage (rejected links are negative examples)."""
+    succ = graph.nx_graph._succ[nid]
+    return sorted(c for c, d in succ.items() if d["status"] != Status.REJECTED)
+
+
+def kept_parent(graph: TrackingGraph, nid: int) -> int | None:
+    parent = graph.parent(nid)
+    if parent is None or graph.nx_graph._succ[parent][nid]["status"] == Status.REJECTED:
+        return None
+    return parent
+
+
+def relative_at(graph: TrackingGraph, nid: int, t: int) -> int | None:
+    """The nucleus of nid's track at timepoint t (ancestor, or descendant through
+    the first daughter; lineage links only), None when the track skips or never
+    reaches t."""
+    node = nid
+    while graph.nucleus(node).t > t:
+        parent = kept_parent(graph, node)
+        if parent is None:
+            return None
+        node = parent
+    while graph.nucleus(node).t < t:
+        children = kept_children(graph, node)
+        if not children:
+            return None
+        node = children[0]
+    return node if graph.nucleus(node).t == t else None
+
+
+def sibling(graph: TrackingGraph, nid: int) -> int | None:
+    parent = graph.parent(nid)
+    if parent is None:
+        return None
+    others = [c for c in graph.children(parent) if c != nid]
+    return others[0] if others else None
+
+
+def scan(graph: TrackingGraph, t: int, after: int | None = None) -> Iterator[int]:
+    """Ids from timepoint t (those after ``after``), the later timepoints, then
+    the earlier ones and finally the rest of t: every nucleus once."""
+    times = graph.timepoints()
+    start = int(np.searchsorted(times, t))
+    order = times[start:] + times[:start]
+    head: list[int] = []
+    for tt in order:
+        ids = graph.ids_at(tt).tolist()
+        if tt == t and after is not None:
+            cut = int(np.searchsorted(ids, after, side="right"))
+            head, ids = ids[:cut], ids[cut:]
+        yield from ids
+    yield from head
+
+
+def first(
+    graph: TrackingGraph, t: int, after: int | None, keep: Callable[[int], bool]
+) -> int | None:
+    return next((i for i in scan(graph, t, after) if keep(i)), None)
+
+
+def is_predicted(graph: TrackingGraph, nid: int) -> bool:
+    return graph.nucleus(nid).status == Status.PREDICTED
+
+
+def is_track_end(graph: TrackingGraph, nid: int, last_t: int) -> bool:
+    """A nucleus (not rejected) without lineage children before the last timepoint:
+    a track the linker or the user lost."""
+    n = graph.nucleus(nid)
+    return n.t < last_t and n.status != Status.REJECTED and not kept_children(graph, nid)
+
+
+def is_division(graph: TrackingGraph, nid: int) -> bool:
+    """Two lineage children, or tagged as dividing by the user."""
+    return len(kept_children(graph, nid)) == 2 or DIVISION_TAG in graph.nucleus(nid).tags
+
+
+# -------------------------------------------------------------- navigator
+class Navigator:
+    """The navigation keys of one session: move the viewer, select the target."""
+
+    def __init__(self, session: ElephantSession) -> None:
+        self.session = session
+
+    @property
+    def graph(self) -> TrackingGraph:
+        graph = self.session.graph
+        if graph is None:
+            raise InvalidInputError("no workspace is open; open or create one first")
+        return graph
+
+    def _current(self) -> int | None:
+        cur = self.session.selection.current
+        return int(cur) if cur is not None and cur in self.graph else None
+
+    def _need_current(self) -> int:
+        cur = self._current()
+        if cur is None:
+            raise InvalidInputError("select a nucleus first")
+        return cur
+
+    def jump(self, nid: int) -> None:
+        """Select a nucleus and bring it to the middle of the view."""
+        self.session.selection.select_one(nid)
+        self.centre(nid)
+
+    def centre(self, nid: int | None = None) -> None:
+        """W: centre the view on the current nucleus (or the given one)."""
+        nid = self._need_current() if nid is None else nid
+        n = self.graph.nucleus(nid)
+        centre_on(self.session.viewer, n.t, n.center)
+
+    def step(self, delta: int) -> None:
+        """Previous / next timepoint; the selected track's nucleus there becomes the
+        current one and stays in the middle of the view."""
+        viewer = self.session.viewer
+        t = current_t(viewer) + delta
+        cur = self._current()
+        if not set_t(viewer, t):
+            raise InvalidInputError(f"no timepoint {t}")
+        follow = relative_at(self.graph, cur, t) if cur is not None else None
+        if follow is not None:
+            self.jump(follow)
+
+    def _go(self, target: int | None, what: str) -> None:
+        if target is None:
+            raise InvalidInputError(f"the nucleus has no {what}")
+        self.jump(target)
+
+    def parent(self) -> None:
+        self._go(self.graph.parent(self._need_current()), "parent")
+
+    def child(self) -> None:
+        children = self.graph.children(self._need_current())
+        self._go(children[0] if children else None, "child")
+
+    def sibling(self) -> None:
+        self._go(sibling(self.graph, self._need_current()), "sibling")
+
+    def _next(self, keep: Callable[[int], bool], what: str) -> None:
+        after = self._current()
+        t = current_t(self.session.viewer)
+        if after is not None and self.graph.nucleus(after).t != t:
+            after = None
+        found = first(self.graph, t, after, keep)
+        if found is None or found == after:
+            raise InvalidInputError(f"no other {what}")
+        self.jump(found)
+
+    def next_predicted(self) -> None:
+        """The next nucleus still to validate (status predicted)."""
+        self._next(lambda i: is_predicted(self.graph, i), "predicted nucleus")
+
+    def next_track_end(self) -> None:
+        times = self.graph.timepoints()
+        last = times[-1] if times else 0
+        self._next(lambda i: is_track_end(self.graph, i, last), "track end")
+
+    def next_division(self) -> None:
+        self._next(lambda i: is_division(self.graph, i), "division")

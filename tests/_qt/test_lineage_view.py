@@ -1,0 +1,122 @@
+"""The lineage dock: a click selects and moves the viewer, the viewer's selection
+scrolls the tree, keys navigate and validate, graph edits re-lay the trees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qtpy.QtCore import QPoint, Qt
+
+from napari_elephant._napari.session import session_for
+from napari_elephant._qt.lineage_view import RELAYOUT_DELAY_MS, LineageView
+from napari_elephant.core.graph import Status
+from napari_elephant.core.lineage_layout import NONE, STATUS_ORDER
+from tests._napari.helpers import division_graph, write_workspace
+
+
+@pytest.fixture
+def view(make_napari_viewer, qtbot, tmp_path) -> LineageView:
+    """A shown lineage view over a workspace holding ``division_graph``."""
+    viewer = make_napari_viewer()
+    session_for(viewer).open_workspace(write_workspace(tmp_path, division_graph()))
+    widget = LineageView(viewer)
+    qtbot.addWidget(widget)
+    widget.resize(300, 400)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.fit()
+    return widget
+
+
+def click(qtbot, view: LineageView, nucleus_id: int, modifier=Qt.KeyboardModifier.NoModifier):
+    px = view.node_pixel(nucleus_id)
+    assert px is not None
+    qtbot.mouseClick(view.renderer.native, Qt.MouseButton.LeftButton, modifier, QPoint(*px))
+
+
+def key(qtbot, view: LineageView, k) -> None:
+    qtbot.keyClick(view.renderer.native, k)
+
+
+def test_click_on_a_node_selects_it_and_moves_the_viewer(view, qtbot) -> None:
+    viewer = view.viewer
+    assert viewer.dims.point[0] == 0
+    assert view.node_pixel(1)[1] < view.node_pixel(5)[1]  # time runs down
+    click(qtbot, view, 5)  # nucleus 5: t 3, centre (10, 6, 8) µm
+    assert view.selection.current == 5 and view.selection.ids == {5}
+    assert viewer.dims.point[0] == 3
+    assert abs(viewer.dims.point[1] - 10.0) <= 1.0  # z snaps to the 2 µm plane
+    assert np.allclose(viewer.camera.center[-2:], (6.0, 8.0))
+    assert "nucleus 5" in view.info.text()
+
+
+def test_click_beside_the_nodes_selects_nothing_and_shift_click_adds(view, qtbot) -> None:
+    x, y = view.node_pixel(1)
+    qtbot.mouseClick(view.renderer.native, Qt.MouseButton.LeftButton, pos=QPoint(x + 40, y))
+    assert view.selection.current is None
+    click(qtbot, view, 1)
+    click(qtbot, view, 4, Qt.KeyboardModifier.ShiftModifier)
+    assert view.selection.ids == {1, 4} and view.selection.current == 4
+
+
+def test_selection_made_elsewhere_is_highlighted_and_scrolled_into_view(view) -> None:
+    camera = view.renderer.view.camera
+    camera.rect = (100.0, 100.0, 10.0, 10.0)  # far from the trees
+    view.selection.select_one(4)
+    lay = view.layout_
+    i = lay.index_of(4)
+    rect = camera.rect
+    assert min(rect.left, rect.right) <= lay.x[i] <= max(rect.left, rect.right)
+    assert min(rect.bottom, rect.top) <= lay.t[i] <= max(rect.bottom, rect.top)
+    assert view.renderer.marks.visible
+    assert "nucleus 4" in view.info.text()
+    view.selection.clear()
+    assert not view.renderer.marks.visible
+
+
+def test_arrow_keys_walk_the_tree_and_4_5_validate(view, qtbot) -> None:
+    view.selection.select_one(3)
+    key(qtbot, view, Qt.Key.Key_Up)
+    assert view.selection.current == 2
+    key(qtbot, view, Qt.Key.Key_Down)
+    assert view.selection.current == 3
+    key(qtbot, view, Qt.Key.Key_Right)
+    assert view.selection.current == 4  # the sister
+    assert view.viewer.dims.point[0] == 2
+    graph = view.session.graph
+    view.selection.select_one(3)
+    key(qtbot, view, Qt.Key.Key_4)
+    assert graph.nucleus(3).status is Status.ACCEPTED
+    i = view.layout_.index_of(3)
+    assert STATUS_ORDER[view.layout_.status[i]] is Status.ACCEPTED  # recoloured at once
+    key(qtbot, view, Qt.Key.Key_5)
+    assert graph.nucleus(3).status is Status.REJECTED
+    qtbot.waitUntil(lambda: view.layout_.index_of(3) is None, timeout=5 * RELAYOUT_DELAY_MS)
+    graph.undo()
+    qtbot.waitUntil(lambda: view.layout_.index_of(3) is not None, timeout=5 * RELAYOUT_DELAY_MS)
+
+
+def test_graph_edits_relayout_after_a_quiet_period(view, qtbot) -> None:
+    graph = view.session.graph
+    assert view.layout_.n_columns == 4  # leaves 5, 4 (tree of 1), 7, 8; 6 is rejected
+
+    def parent_of_4():
+        lay = view.layout_
+        p = lay.parent[lay.index_of(4)]
+        return None if p == NONE else int(lay.ids[p])
+
+    graph.remove_links([(2, 4)])
+    assert parent_of_4() == 2  # not yet: debounced
+    qtbot.waitUntil(lambda: parent_of_4() is None, timeout=5 * RELAYOUT_DELAY_MS)
+    assert view.layout_.n_columns == 4  # 4 is now a tree of its own
+    view.show_rejected.setChecked(True)
+    assert view.layout_.index_of(6) is not None and view.layout_.n_columns == 5
+
+
+def test_selected_lineage_only_shows_the_tree_of_the_current_nucleus(view) -> None:
+    view.selection.select_one(5)
+    view.lineage_only.setChecked(True)
+    assert set(view.layout_.ids[view._shown()].tolist()) == {1, 2, 3, 4, 5}
+    view.selection.select_one(8)
+    assert set(view.layout_.ids[view._shown()].tolist()) == {8}
+    assert view.node_pixel(8) is not None
