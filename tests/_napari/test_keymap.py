@@ -254,3 +254,14 @@ def test_docs_keymap_is_generated_from_the_registry() -> None:
     assert text == keymap_markdown(), "regenerate: python -m napari_elephant._napari.keymap"
     for action in ACTIONS:
         assert f"| `{normalize(action.key)}` | {action.title} | `{action.id}` |" in text
+
+
+def test_points_key_1_no_longer_deletes_nuclei_and_the_nuclei_layer_is_active(tracks) -> None:
+    viewer, session, _ = tracks
+    graph = session.graph
+    nuclei = session.layers["nuclei"]
+    assert viewer.layers.selection.active is nuclei and nuclei.mode == "select"
+    n = len(graph)
+    nuclei.selected_data = {0}
+    press(viewer, "1")
+    assert len(graph) == n  # napari's "delete selected points" is disarmed on our layer

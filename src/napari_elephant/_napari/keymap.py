@@ -43,6 +43,15 @@ MENU_MNEMONICS = ("Alt+F", "Alt+V", "Alt+L", "Alt+P", "Alt+W", "Alt+H", "Alt+D")
 """napari's menu bar (&File, &View, &Layers, &Plugins, &Window, &Help, &Debug)."""
 
 
+# Keys of napari's Points layer that delete or restyle nuclei by accident: "1"
+# (delete the selected points) sits next to 2 / 3, our time steps.  Delete stays.
+DISARMED_POINTS_KEYS = ("1",)
+
+
+def _ignore(_layer: Any) -> None:
+    """A key that does nothing on our layers."""
+
+
 class KeymapError(InvalidInputError):
     """A key that cannot be bound as asked."""
 
@@ -162,6 +171,10 @@ class Keymap:
             self._targets.append(weakref.ref(target))
         for action_id, key in self._keys.items():
             target.bind_key(key, self._handlers[action_id], overwrite=True)
+        if hasattr(target, "selected_data"):  # a Points layer: its own keys
+            for key in DISARMED_POINTS_KEYS:
+                if key not in self._keys.values():
+                    target.bind_key(key, _ignore, overwrite=True)
 
     def _live_targets(self) -> Iterator[Any]:
         self._targets = [ref for ref in self._targets if ref() is not None]

@@ -197,7 +197,16 @@ class ElephantSession:
         if role == "tracks":
             self.sync.window = None  # refill it with the session's own window
         self.sync.update()
+        self._activate_nuclei()
         return True
+
+    def _activate_nuclei(self) -> None:
+        """Keep the nuclei layer active in select mode as the workspace's layers arrive
+        (napari activates each new layer): a click then picks a nucleus."""
+        nuclei = self.layers.get("nuclei")
+        if nuclei is not None and nuclei in self.viewer.layers:
+            self.viewer.layers.selection.active = nuclei
+            nuclei.mode = "select"
 
     def _on_inserted(self, event: Any) -> None:
         self.adopt(event.value)
