@@ -24,6 +24,7 @@ from napari_elephant.core.graph import (
     Status,
     TrackingGraph,
 )
+from napari_elephant.core.linking.coherence import coherent_link
 from napari_elephant.core.linking.estimator import PositionEstimator
 from napari_elephant.core.linking.frames import Key, Scope, frame_pair, make_scope
 from napari_elephant.core.linking.global_ import global_link
@@ -101,11 +102,14 @@ def plan_links(
     estimator: PositionEstimator | None = None,
     method: str | None = None,
     stop: StopFlag | None = None,
+    coherence: int = 0,
 ) -> Generator[Progress, None, LinkPlan]:
     """Propose the links among ``timepoints`` (default: all), one step t−1 → t at a time.
 
     Reads the graph only.  ``method``: nn (with the estimator when given),
     flow (nn that requires an estimator) or global; default ``params.method``.
+    ``coherence``: rounds of re-linking with estimates corrected by the
+    neighbours' links (:mod:`.coherence`; 0: off, the paper's linking).
     A stop between steps ends the plan early with the steps done so far.
     """
     method = method or params.method
@@ -118,7 +122,7 @@ def plan_links(
         if stop is not None and stop.check():
             partial = _partial(graph, scope, steps[:i])
             return LinkPlan(method, partial, tuple(proposed), i, True, tuple(bridges))
-        links = linker(frame_pair(graph, scope, t, estimator), params)
+        links = coherent_link(linker, frame_pair(graph, scope, t, estimator), params, coherence)
         gaps.add_links(links)
         found = gaps.bridge(t)
         proposed += links
@@ -175,9 +179,10 @@ def link_round(
     estimator: PositionEstimator | None = None,
     method: str | None = None,
     stop: StopFlag | None = None,
+    coherence: int = 0,
 ) -> Generator[Progress, None, LinkResult]:
     """Plan (yielding progress) and apply as one undoable action; returns what changed."""
-    plan = yield from plan_links(graph, params, timepoints, estimator, method, stop)
+    plan = yield from plan_links(graph, params, timepoints, estimator, method, stop, coherence)
     return apply_plan(graph, plan)
 
 

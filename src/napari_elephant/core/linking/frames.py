@@ -127,6 +127,7 @@ def frame_pair(
         kept=kept,
         capacity=capacity,
         forbidden=frozenset(forbidden),
+        centers=np.array([nuclei[i].center for i in free], dtype=np.float64).reshape(-1, 3),
     )
 
 

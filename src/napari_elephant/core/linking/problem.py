@@ -31,7 +31,8 @@ class FramePair:
     they count for the division rules.  ``capacity[i]`` is how many new
     children parent ``i`` may still take under the graph's limit (kept links
     of any status, rejected ones too, use it up).  ``forbidden`` holds
-    (parent_id, child_id) pairs a human rejected.
+    (parent_id, child_id) pairs a human rejected.  ``centers`` are the
+    children's own centres at t (None: taken as the estimates, i.e. no motion).
     """
 
     parent_ids: np.ndarray
@@ -42,6 +43,7 @@ class FramePair:
     kept: Mapping[int, tuple[Kept, ...]] = field(default_factory=dict)
     capacity: np.ndarray | None = None
     forbidden: frozenset[tuple[int, int]] = frozenset()
+    centers: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("parent_ids", "child_ids"):
@@ -52,10 +54,12 @@ class FramePair:
         if self.capacity is None:
             full = np.full(len(self.parent_ids), MAX_CHILDREN, dtype=np.int64)
             object.__setattr__(self, "capacity", full)
+        centers = self.estimates if self.centers is None else self.centers
+        object.__setattr__(self, "centers", np.asarray(centers, np.float64).reshape(-1, 3))
         if len(self.parent_ids) != len(self.parent_centers):
             raise ValueError("parent_ids and parent_centers differ in length")
-        if len(self.child_ids) != len(self.estimates):
-            raise ValueError("child_ids and estimates differ in length")
+        if not len(self.child_ids) == len(self.estimates) == len(self.centers):
+            raise ValueError("child_ids, estimates and centers differ in length")
 
     @property
     def n_parents(self) -> int:
@@ -96,4 +100,5 @@ def simple_pair(
         np.fromiter(child_ids, dtype=np.int64),
         centers if estimates is None else estimates,
         disp,
+        centers=centers,
     )

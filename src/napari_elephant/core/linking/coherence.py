@@ -1,0 +1,126 @@
+"""Motion coherence: neighbouring nuclei move alike, so a linker's links correct its estimates.
+
+A motion model (the flow, or none) gives each child an estimated position at
+t−1; where the estimate is off by more than about half the spacing of the
+nuclei, the linker picks a neighbour's parent.  But the error of an
+estimate is shared by the nuclei around it (a tissue moves as a whole; a
+flow model that learned part of the motion misses the same part
+everywhere nearby).  So after a first assignment, each child's estimate is
+moved by the **median residual** (parent centre − estimate) of the links of
+its ``k`` nearest children, and the pair is linked again; the median
+ignores the few wrong links and the daughters, whose residuals point away
+from the tissue's motion.  Rounds stop when the links repeat.
+
+Without any motion model this recovers a smooth motion field from the links
+alone; with the flow it corrects the flow's smooth errors and keeps what the
+flow knows per nucleus (a daughter's estimate still points at its mother).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial import cKDTree
+
+from napari_elephant.core.linking.problem import FramePair
+from napari_elephant.core.params import LinkingParams
+
+Linker = Callable[[FramePair, LinkingParams], list[tuple[int, int]]]
+
+NEIGHBOURS = 6  # links whose residuals vote for a child's correction
+
+
+def consensus_shift(
+    pair: FramePair, links: list[tuple[int, int]], k: int = NEIGHBOURS
+) -> np.ndarray:
+    """(n_children, 3) µm: per axis, the median residual of the k nearest linked children."""
+    if not links:
+        return np.zeros_like(pair.estimates)
+    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
+    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
+    children = np.array([row[c] for _, c in links])
+    parents = np.array([col[p] for p, _ in links])
+    residual = pair.parent_centers[parents] - pair.estimates[children]
+    k = min(k, len(children))
+    _, near = cKDTree(pair.centers[children]).query(pair.centers, k=k)
+    near = np.asarray(near).reshape(pair.n_children, k)
+    return np.median(residual[near], axis=1)
+
+
+def shifted(pair: FramePair, shift: np.ndarray) -> FramePair:
+    """The pair with every estimate moved by ``shift`` (the motion lengths follow)."""
+    estimates = pair.estimates + shift
+    motion = np.linalg.norm(estimates - pair.centers, axis=1)
+    return replace(pair, estimates=estimates, displacements=motion)
+
+
+def coherent_link(
+    linker: Linker, pair: FramePair, params: LinkingParams, rounds: int
+) -> list[tuple[int, int]]:
+    """``linker`` alone (rounds = 0), or coherence rounds and then sibling divisions.
+
+    The rounds link one to one: a daughter is flung away from the tissue's
+    motion, so a distance rule would give her to a neighbour's parent as a
+    second child.  Divisions come afterwards, from the pair's symmetry
+    (:func:`sibling_divisions`).
+    """
+    if rounds <= 0:
+        return linker(pair, params)
+    single = params.model_copy(update={"division_cost": 1e9, "d_disp": np.inf, "d_dist": 0.0})
+    links, current = linker(pair, single), pair
+    seen = {frozenset(links)}
+    for _ in range(rounds):
+        current = shifted(pair, consensus_shift(pair, links))
+        links = linker(current, single)
+        if frozenset(links) in seen:
+            break
+        seen.add(frozenset(links))
+    return links + sibling_divisions(current, links, params)
+
+
+def sibling_divisions(
+    pair: FramePair, links: list[tuple[int, int]], params: LinkingParams
+) -> list[tuple[int, int]]:
+    """Second children for one-child parents, judged by the daughters' midpoint.
+
+    Daughters leave their mother in opposite directions, so the midpoint of
+    their estimates lies at the mother even when each is far from her.  A
+    child left without a parent joins a parent with one proposed child
+    when that costs less than starting a track: cost |midpoint − parent|² +
+    the division cost, as in the global linker (one assignment), for
+    midpoints within ``d_search`` of the parent.
+    """
+    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
+    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
+    linked = {row[c] for _, c in links}
+    left = np.array([i for i in range(pair.n_children) if i not in linked], dtype=np.int64)
+    firsts = [(col[p], row[c]) for p, c in links if pair.capacity[col[p]] >= 2]
+    firsts = [(i, c) for i, c in firsts if i not in pair.kept]
+    if not len(left) or not firsts:
+        return []
+    parents = np.array([i for i, _ in firsts])
+    mid = (pair.estimates[left][:, None, :] + pair.estimates[[c for _, c in firsts]][None]) / 2
+    d2 = np.sum((mid - pair.parent_centers[parents][None]) ** 2, axis=2)
+    scale = params.d_search**2
+    cost = np.where(d2 <= scale, d2 + params.division_cost * scale, np.inf)
+    cost = _allowed(pair, cost, left, parents)
+    full = np.hstack([cost, np.full((len(left), len(left)), np.inf)])
+    full[np.arange(len(left)), len(parents) + np.arange(len(left))] = params.start_cost * scale
+    r, c = linear_sum_assignment(full)
+    hit = c < len(parents)
+    return [
+        (int(pair.parent_ids[parents[j]]), int(pair.child_ids[left[i]]))
+        for i, j in zip(r[hit], c[hit], strict=True)
+    ]
+
+
+def _allowed(pair: FramePair, cost: np.ndarray, left: np.ndarray, parents: np.ndarray):
+    """The cost matrix with the pairs a human rejected set to infinity."""
+    if pair.forbidden:
+        rows, cols = np.meshgrid(left, parents, indexing="ij")
+        ok = pair.allowed_pairs(rows.ravel(), cols.ravel()).reshape(cost.shape)
+        cost = np.where(ok, cost, np.inf)
+    return cost

@@ -1,0 +1,97 @@
+"""Motion coherence: neighbours' links correct a shared estimation error; sibling divisions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from napari_elephant.core.graph import Link, Status, TrackingGraph
+from napari_elephant.core.linking import link_round
+from napari_elephant.core.linking.coherence import (
+    coherent_link,
+    consensus_shift,
+    sibling_divisions,
+)
+from napari_elephant.core.linking.global_ import global_link
+from napari_elephant.core.linking.nn import nn_link
+from napari_elephant.core.linking.problem import simple_pair
+from napari_elephant.core.params import LinkingParams
+from napari_elephant.core.synthetic import ground_truth
+from napari_elephant.core.training.progress import drain
+
+
+def grid(n: int = 5, spacing: float = 10.0) -> np.ndarray:
+    """n × n centres in a plane (z = 0), ``spacing`` µm apart."""
+    y, x = np.meshgrid(np.arange(n) * spacing, np.arange(n) * spacing, indexing="ij")
+    return np.stack([np.zeros(n * n), y.ravel(), x.ravel()], axis=1)
+
+
+def shifted_grid_pair(shift: float):
+    """A grid whose every nucleus moved ``shift`` µm along x: a tissue-wide motion."""
+    parents = grid()
+    children = parents + np.array([0.0, 0.0, shift])
+    ids = range(len(parents))
+    return simple_pair(ids, parents, [100 + i for i in ids], children)
+
+
+def test_a_shared_offset_is_recovered_from_the_neighbours_links():
+    # 6 µm shifts on a 10 µm grid: the nearest parent is the wrong one for most
+    # children (it lies 4 µm away, the true one 6 µm), but a wrong link's residual
+    # is not what the neighbours agree on once the right links appear
+    pair = shifted_grid_pair(6.0)
+    truth = {(i, 100 + i) for i in range(25)}
+    params = LinkingParams(d_search=8.0)
+    assert len(set(global_link(pair, params)) & truth) < 10
+    assert set(coherent_link(global_link, pair, params, rounds=3)) == truth
+
+
+def test_consensus_shift_is_the_median_of_the_neighbours_residuals():
+    pair = shifted_grid_pair(2.0)
+    right = [(i, 100 + i) for i in range(25)]
+    wrong_one = [(1, 100), *right[1:]]  # one wrong link among 25 changes no median
+    for links in (right, wrong_one):
+        assert np.allclose(consensus_shift(pair, links), [0.0, 0.0, -2.0])
+    assert np.allclose(consensus_shift(pair, []), 0.0)
+
+
+def test_zero_rounds_is_the_linker_itself():
+    pair = shifted_grid_pair(6.0)
+    params = LinkingParams(d_search=8.0)
+    for linker in (nn_link, global_link):
+        assert coherent_link(linker, pair, params, 0) == linker(pair, params)
+
+
+def test_far_flung_daughters_are_found_by_their_midpoint():
+    # mother at 0; daughters 9 µm away on either side, a bystander parent near one
+    parents = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 12.0]])
+    children = np.array([[0.0, 0.0, -9.0], [0.0, 0.0, 9.0], [0.0, 0.0, 12.5]])
+    pair = simple_pair([1, 2], parents, [11, 12, 13], children)
+    params = LinkingParams(d_search=10.0)
+    first = [(1, 11), (2, 13)]  # the one-to-one links; 12 was left
+    assert sibling_divisions(pair, first, params) == [(1, 12)]
+    # a lone child that is not the mirror image of the first one is no daughter
+    lopsided = simple_pair([1], parents[:1], [11, 12], children[[0, 2]] - [0, 0, 20.0])
+    assert sibling_divisions(lopsided, [(1, 11)], params) == []
+    # rejected by a human: never proposed (12 then pairs with 13 around parent 2)
+    banned = replace(pair, forbidden=frozenset({(1, 12)}))
+    assert sibling_divisions(banned, first, params) == [(2, 12)]
+
+
+def test_coherence_rounds_link_a_fast_moving_movie_better():
+    truth = ground_truth("fast_motion", 5, shape=(5, 16, 160, 160))
+    found = {}
+    for rounds in (0, 3):
+        graph = TrackingGraph.from_records(list(truth.nuclei()))
+        drain(link_round(graph, LinkingParams(d_search=10.0), method="global", coherence=rounds))
+        assert all(lk.status == Status.PREDICTED for lk in graph.links())
+        found[rounds] = {lk.key for lk in graph.links()} & {lk.key for lk in truth.links()}
+    assert len(found[3]) > len(found[0]) + 0.1 * truth.n_links
+
+
+def test_coherence_keeps_accepted_links():
+    truth = ground_truth("tiny", 0)
+    first = next(iter(truth.links()))
+    graph = TrackingGraph.from_records(list(truth.nuclei()), [Link(*first.key, Status.ACCEPTED)])
+    drain(link_round(graph, LinkingParams(), method="global", coherence=3))
+    assert graph.link(*first.key).status == Status.ACCEPTED
