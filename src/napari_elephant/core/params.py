@@ -126,6 +126,13 @@ class TrainingParams(_Params):
     wt: float = Field(1.0, ge=0, title="Weight of true annotations")
     wf: float = Field(5.0, ge=0, title="Weight of false annotations")
     augment: bool = Field(True, title="Augment (flip, scale, contrast, rotate)")
+    prior: bool = Field(
+        False,
+        title="Prior phase from scratch",
+        description="Before the first round of a new network, nine steps of the paper's "
+        "L_prior (centre ≈ intensity).  Off by default: from five annotations it sometimes "
+        "swapped the centre and periphery classes (docs/detection.md).",
+    )
     seed: int | None = Field(None, title="Random seed (None: fresh each run)")
 
 

@@ -19,7 +19,9 @@ from napari_elephant.core.training.progress import StopFlag, drain
 from napari_elephant.core.workspace import Workspace
 
 CPU = torch.device("cpu")
-FAST = TrainingParams(steps=40, crop_size=(8, 32, 32), seed=0)
+# The prior phase makes 40 steps on 3 annotations of the tiny movie reliable (the
+# pipeline is under test here, not the defaults: benchmarks/detection_accuracy.py).
+FAST = TrainingParams(steps=40, crop_size=(8, 32, 32), seed=0, prior=True)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,17 @@ def test_training_resumes_from_the_saved_model(trained):
     )
     assert len(records) == 3  # no prior phase: the network was not fresh
     assert all(r.task == "training" for r in records)
+
+
+def test_prior_phase_runs_on_a_fresh_network_only_when_asked(trained):
+    tasks = []
+    few = FAST.model_copy(update={"steps": 2, "prior": TrainingParams().prior})
+    drain(engine.train_round(trained, CPU, few, [0], from_scratch=True), tasks.append)
+    assert [r.task for r in tasks] == ["training"] * 2  # the default: no prior phase
+    tasks.clear()
+    with_prior = few.model_copy(update={"prior": True})
+    drain(engine.train_round(trained, CPU, with_prior, [0], from_scratch=True), tasks.append)
+    assert [r.task for r in tasks].count("prior training") == 9 and len(tasks) == 11
 
 
 def test_no_annotations_is_a_clear_error(ws):

@@ -128,7 +128,14 @@ def train_round(
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     outcome = yield from _train(
-        model, optimizer, items, ws.voxel_size, params, device, prior=fresh, stop=stop
+        model,
+        optimizer,
+        items,
+        ws.voxel_size,
+        params,
+        device,
+        prior=fresh and params.prior,
+        stop=stop,
     )
     if outcome.steps > 0:
         save_checkpoint(
