@@ -157,6 +157,16 @@ class LinkingParams(_Params):
         "timepoints back and fills the gap with interpolated nuclei (0 or 1: off; the paper "
         "used 5).",
     )
+    coherence_rounds: int = Field(
+        0,
+        ge=0,
+        le=10,
+        title="Coherence rounds",
+        description="Re-link up to this many times with each nucleus' motion corrected by "
+        "the median motion of its 6 nearest neighbours' links (0: off, the paper's "
+        "linking).  For tissues moving together; with missed nuclei it can invent "
+        "daughters (docs/linking.md).",
+    )
     start_cost: float = Field(
         1.0,
         ge=0,

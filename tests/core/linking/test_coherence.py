@@ -87,6 +87,10 @@ def test_coherence_rounds_link_a_fast_moving_movie_better():
         assert all(lk.status == Status.PREDICTED for lk in graph.links())
         found[rounds] = {lk.key for lk in graph.links()} & {lk.key for lk in truth.links()}
     assert len(found[3]) > len(found[0]) + 0.1 * truth.n_links
+    graph = TrackingGraph.from_records(list(truth.nuclei()))  # the setting, not the argument
+    params = LinkingParams(d_search=10.0, coherence_rounds=3)
+    drain(link_round(graph, params, method="global"))
+    assert {lk.key for lk in graph.links()} & {lk.key for lk in truth.links()} == found[3]
 
 
 def test_coherence_keeps_accepted_links():

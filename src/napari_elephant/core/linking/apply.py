@@ -102,17 +102,19 @@ def plan_links(
     estimator: PositionEstimator | None = None,
     method: str | None = None,
     stop: StopFlag | None = None,
-    coherence: int = 0,
+    coherence: int | None = None,
 ) -> Generator[Progress, None, LinkPlan]:
     """Propose the links among ``timepoints`` (default: all), one step t−1 → t at a time.
 
     Reads the graph only.  ``method``: nn (with the estimator when given),
     flow (nn that requires an estimator) or global; default ``params.method``.
     ``coherence``: rounds of re-linking with estimates corrected by the
-    neighbours' links (:mod:`.coherence`; 0: off, the paper's linking).
+    neighbours' links (:mod:`.coherence`; 0: off, the paper's linking;
+    default ``params.coherence_rounds``).
     A stop between steps ends the plan early with the steps done so far.
     """
     method = method or params.method
+    coherence = params.coherence_rounds if coherence is None else coherence
     linker = _linker(method, estimator)
     scope = make_scope(graph, default_timepoints(graph) if timepoints is None else timepoints)
     gaps = GapFinder(graph, scope, params, estimator)
@@ -179,7 +181,7 @@ def link_round(
     estimator: PositionEstimator | None = None,
     method: str | None = None,
     stop: StopFlag | None = None,
-    coherence: int = 0,
+    coherence: int | None = None,
 ) -> Generator[Progress, None, LinkResult]:
     """Plan (yielding progress) and apply as one undoable action; returns what changed."""
     plan = yield from plan_links(graph, params, timepoints, estimator, method, stop, coherence)
