@@ -28,7 +28,8 @@ def _train_detection_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train_detection(args: argparse.Namespace) -> int:
-    from napari_elephant.core.detection.engine import detection_dir, parse_timepoints, train_round
+    from napari_elephant.core.detection.engine import detection_dir, train_round
+    from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 
@@ -65,8 +66,9 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from napari_elephant.core.detection.engine import parse_timepoints, predict_round
+    from napari_elephant.core.detection.engine import predict_round
     from napari_elephant.core.detection.merge import merge_predictions
+    from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)

@@ -36,8 +36,8 @@ def _train_flow_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_train_flow(args: argparse.Namespace) -> int:
-    from napari_elephant.core.detection.engine import parse_timepoints
     from napari_elephant.core.flow.engine import flow_dir, train_flow_round
+    from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 

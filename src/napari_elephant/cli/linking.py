@@ -37,8 +37,8 @@ def flow_estimator_for(ws, device_name: str | None):
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from napari_elephant.core.detection.engine import parse_timepoints
     from napari_elephant.core.linking import link_round
+    from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 

@@ -27,6 +27,7 @@ from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Status
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.params import DetectionParams, TrainingParams
+from napari_elephant.core.timepoints import parse_timepoints as parse_timepoints  # re-export
 from napari_elephant.core.training.checkpoint import (
     has_checkpoint,
     load_checkpoint,
@@ -42,24 +43,6 @@ KIND = "detection"
 
 def detection_dir(ws: Workspace) -> Path:
     return ws.models_dir / KIND
-
-
-def parse_timepoints(spec: str | None, n_timepoints: int) -> list[int]:
-    """``"A:B"`` (B excluded, either side optional), ``"A"``, or None for all."""
-    if spec is None or spec.strip() in ("", ":"):
-        return list(range(n_timepoints))
-    try:
-        if ":" in spec:
-            a, b = spec.split(":", 1)
-            lo, hi = int(a) if a.strip() else 0, int(b) if b.strip() else n_timepoints
-        else:
-            lo = int(spec)
-            hi = lo + 1
-    except ValueError:
-        raise InvalidInputError(f"timepoints {spec!r}: expected A:B, e.g. 0:10") from None
-    if not 0 <= lo < hi <= n_timepoints:
-        raise InvalidInputError(f"timepoints {spec!r} are outside the movie's 0:{n_timepoints}")
-    return list(range(lo, hi))
 
 
 def load_model(
