@@ -1,10 +1,11 @@
 """The "ELEPHANT" dock: one tab per stage of the user's loop (DESIGN §6).
 
-Workspace and Keys are built here; Detection, Linking, Models and Log are
-placeholders that later issues fill (each a widget taking the viewer's
-session).  Above the tabs, the status counter.  Opening the dock sets up the
-viewer's proofreading (keys, layer edits, autosave) and gives the autosave
-its Qt timer; closing the window or quitting writes a pending save.
+Workspace, Detection, Linking, Models, Log and Keys, each its own module;
+above the tabs, the status counter.  Opening the dock sets up the viewer's
+proofreading (keys, layer edits, autosave) and gives the autosave its Qt
+timer, and installs the session's job runner (``session.jobs``: background
+training, prediction and linking, shared by every dock of the viewer);
+closing the window or quitting writes a pending save.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ from typing import TYPE_CHECKING
 
 from psygnal.qt import start_emitting_from_queue
 from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from qtpy.QtWidgets import QApplication, QLabel, QTabWidget, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QApplication, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from napari_elephant._napari.autosave import AUTOSAVE_DELAY_S, Autosaver
 from napari_elephant._napari.proofreading import proofreading_for
 from napari_elephant._napari.session import session_for
+from napari_elephant._qt.detection_panel import DetectionPanel
 from napari_elephant._qt.help_panel import CounterWidget, KeysPanel
+from napari_elephant._qt.jobs import install_jobs
+from napari_elephant._qt.linking_panel import LinkingPanel
+from napari_elephant._qt.log_panel import LogPanel
+from napari_elephant._qt.models_panel import ModelsPanel
 from napari_elephant._qt.workspace_panel import WorkspacePanel
 
 if TYPE_CHECKING:
@@ -27,16 +33,8 @@ if TYPE_CHECKING:
 
 DOCK_NAME = "ELEPHANT"
 PREFERRED_WIDTH = 400  # px; leaves the canvas most of the window
-PLACEHOLDER_TABS = ("Detection", "Linking", "Models", "Log")
 QUEUE_MS = 20  # how often graph events queued by worker threads reach the layers
 _TIMERS: weakref.WeakKeyDictionary[Autosaver, QTimer] = weakref.WeakKeyDictionary()
-
-
-def _placeholder(name: str) -> QWidget:
-    label = QLabel(f"{name}: not available yet.")
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setObjectName(f"placeholder_{name.lower()}")
-    return label
 
 
 class ElephantDock(QWidget):
@@ -49,12 +47,23 @@ class ElephantDock(QWidget):
         self.proofreading = proofreading_for(napari_viewer)
         _give_autosave_a_timer(self.proofreading.autosaver)
         start_emitting_from_queue(msec=QUEUE_MS)  # graph events from workers -> GUI thread
+        self.jobs = install_jobs(self.session)
         self.counter = CounterWidget(self.session)
         self.tabs = QTabWidget()
         self.workspace_panel = WorkspacePanel(self.session)
-        self.tabs.addTab(self.workspace_panel, "Workspace")
-        for name in PLACEHOLDER_TABS:
-            self.tabs.addTab(_placeholder(name), name)
+        self.detection_panel = DetectionPanel(self.jobs)
+        self.linking_panel = LinkingPanel(self.jobs)
+        self.models_panel = ModelsPanel(self.jobs)
+        self.log_panel = LogPanel(self.jobs.runner)
+        pages = (
+            (self.workspace_panel, "Workspace"),
+            (_scrolled(self.detection_panel), "Detection"),
+            (_scrolled(self.linking_panel), "Linking"),
+            (self.models_panel, "Models"),
+            (self.log_panel, "Log"),
+        )
+        for page, name in pages:
+            self.tabs.addTab(page, name)
         self.keys_panel = KeysPanel(self.proofreading.keymap)
         self.tabs.addTab(self.keys_panel, "Keys")
         layout = QVBoxLayout(self)
@@ -78,6 +87,16 @@ class ElephantDock(QWidget):
             if self.tabs.tabText(i) == name:
                 return self.tabs.widget(i)
         raise KeyError(name)
+
+
+def _scrolled(page: QWidget) -> QScrollArea:
+    """Long forms scroll instead of stretching the dock."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(page)
+    return area
 
 
 class _SaveOnClose(QObject):

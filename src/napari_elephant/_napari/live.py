@@ -1,0 +1,87 @@
+"""Live training (ELEPHANT's live mode): every annotation change retrains and re-predicts.
+
+While on, a change to an accepted or rejected nucleus (added, edited,
+status set, deleted) starts a restartable delay; when the user pauses, one
+short interactive training round runs, then the current timepoint is
+predicted again (:meth:`SessionJobs.live_round`).  Changes made while a
+round runs queue one more round, never several.  Predictions themselves do
+not trigger rounds: a merge only adds and removes *predicted* nuclei.
+
+The delay is a timer the Qt side provides (``use_timer``), as for the
+autosave; without one a change starts the round at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from napari_elephant.core.graph import Nucleus, Status, TrackingGraph
+
+if TYPE_CHECKING:
+    from napari_elephant._napari.job_specs import SessionJobs
+
+LIVE_DELAY_S = 1.0
+LIVE_KEY = "live"  # the runner's key of a live round: at most one waits
+
+
+class LiveTraining:
+    """Schedules live rounds for one session while ``enabled``."""
+
+    def __init__(self, jobs: SessionJobs) -> None:
+        self.jobs = jobs
+        self.enabled = False
+        self.rounds_scheduled = 0
+        self._graph: TrackingGraph | None = None
+        self._restart: Callable[[], Any] | None = None
+        jobs.session.events.workspace_changed.connect(self._follow)
+        self._follow(jobs.session.workspace)
+
+    def use_timer(self, restart: Callable[[], Any] | None) -> None:
+        """``restart()`` (re)starts a single-shot timer that calls :meth:`fire`."""
+        self._restart = restart
+
+    def set_enabled(self, on: bool) -> None:
+        """Switch live mode; switching it off also drops a round still waiting."""
+        self.enabled = bool(on)
+        if not self.enabled:
+            queue = self.jobs.runner.queue
+            for job in [j for j in queue if j.key == LIVE_KEY]:
+                queue.remove(job)
+
+    def _follow(self, ws: Any) -> None:
+        """Listen to the open workspace's graph (and to that one only)."""
+        if self._graph is not None:
+            ev = self._graph.events
+            ev.nuclei_added.disconnect(self._on_nuclei)
+            ev.nuclei_updated.disconnect(self._on_nuclei)
+            ev.nuclei_removed.disconnect(self._on_removed)
+        self._graph = ws.graph if ws is not None else None
+        if self._graph is not None:
+            ev = self._graph.events
+            ev.nuclei_added.connect(self._on_nuclei)
+            ev.nuclei_updated.connect(self._on_nuclei)
+            ev.nuclei_removed.connect(self._on_removed)
+
+    def _on_nuclei(self, ids: tuple[int, ...]) -> None:
+        graph = self._graph
+        if self.enabled and graph is not None:
+            present = (graph.nucleus(i) for i in ids if i in graph)
+            if any(n.status != Status.PREDICTED for n in present):
+                self._schedule()
+
+    def _on_removed(self, records: tuple[Nucleus, ...]) -> None:
+        if self.enabled and any(n.status != Status.PREDICTED for n in records):
+            self._schedule()
+
+    def _schedule(self) -> None:
+        if self._restart is None:
+            self.fire()
+        else:
+            self._restart()
+
+    def fire(self) -> None:
+        """Start (or queue) one live round, if still on."""
+        if self.enabled and self.jobs.session.workspace is not None:
+            self.rounds_scheduled += 1
+            self.jobs.live_round()
