@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from napari_elephant.cli.common import ProgressBar
+from napari_elephant.cli.common import ProgressBar, device_args, engine_device
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.formats import GRAPH_FORMATS
 
@@ -167,10 +169,30 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
         "--workspace",
         type=Path,
         default=None,
-        help="where the demo workspace lives (default: the user cache folder)",
+        help="where the demo workspace lives (default: the user data folder)",
     )
     p.add_argument("--fresh", action="store_true", help="recreate the demo workspace")
-    p.add_argument("--preset", default="default", help="synthetic preset of the sample movie")
+    p.add_argument(
+        "--preset",
+        default=None,
+        help="synthetic preset of the sample movie (default: default, or the existing demo's)",
+    )
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="no window: train, predict, link and print the scores against the ground truth "
+        "(the default where there is no display)",
+    )
+    p.add_argument("--steps", type=int, help="training steps of the headless run")
+    p.add_argument("--seed", type=int, help="training seed of the headless run (repeatable)")
+    device_args(p)
+
+
+def has_display() -> bool:
+    """False on Linux/BSD without an X11 or Wayland display (a server, CI, ssh)."""
+    if sys.platform in ("darwin", "win32", "cygwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -178,14 +200,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     ws = demo_workspace(args.workspace, preset=args.preset, fresh=args.fresh)
     print(f"demo workspace {ws.path}")
-    from napari_elephant._qt.launch import launch_viewer
-
+    if args.headless:
+        return _demo_headless(ws, args)
+    if not has_display():
+        print("note: no display ($DISPLAY / $WAYLAND_DISPLAY unset): running the demo headless")
+        return _demo_headless(ws, args)
+    try:
+        from napari_elephant._qt.launch import launch_viewer
+    except ImportError as exc:  # napari or a Qt binding missing
+        print(f"note: cannot open napari ({exc}): running the demo headless")
+        return _demo_headless(ws, args)
     launch_viewer(ws.path)
     return 0
 
 
+def _demo_headless(ws, args: argparse.Namespace) -> int:
+    """One pass of the loop on the demo workspace, then its scores (one line)."""
+    from napari_elephant.core.demo import run_demo, scores_line
+    from napari_elephant.core.loop import LoopSettings
+    from napari_elephant.core.training.progress import drain
+
+    device = engine_device(ws, args.device)
+    settings = LoopSettings(steps=args.steps, seed=args.seed)
+    slow = " (a few minutes on a CPU)" if device.type == "cpu" else ""
+    n = _annotation_count(ws)
+    print(f"training on {n} annotations, predicting, linking on {device}{slow}")
+    bar = ProgressBar()
+    result = drain(run_demo(ws, device, settings), bar)
+    bar.close()
+    out, ev = result.outcome, result.evaluation
+    took = ", ".join(f"{k} {v:.1f} s" for k, v in out.seconds.items())
+    print(f"{out.trained_steps} training steps; {out.predicted}; {out.link} ({took})")
+    print(f"saved in {ws.path}; open it in napari with: napari-elephant demo")
+    print(scores_line(ev))
+    return 0
+
+
+def _annotation_count(ws) -> int:
+    from napari_elephant.core.graph import Status
+
+    return sum(1 for n in ws.graph.nuclei() if n.status != Status.PREDICTED)
+
+
 COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
-    "demo": (_demo_args, cmd_demo, "open napari with the sample movie and the ELEPHANT docks"),
+    "demo": (
+        _demo_args,
+        cmd_demo,
+        "open napari with the sample movie and the ELEPHANT docks (headless without a "
+        "display: run the loop and print its scores)",
+    ),
     "sample": (_sample_args, cmd_sample, "write a synthetic movie and its ground truth"),
     "init": (_init_args, cmd_init, "create a workspace for a movie"),
     "import": (
