@@ -65,6 +65,9 @@ CASES = [
     ("K", [5, 8], (0, 0, 0), lambda g: g.has_link(5, 8) and g.link(5, 8).status == "accepted"),
     ("M", [8, 7], (1, 0, 0), lambda g: "division" in g.nucleus(7).tags and g.has_link(7, 8)),
     ("A", None, (0, 12, 12), lambda g: _added(g, 0, (Z, 12, 12), 3.0)),
+    ("Alt+4", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "accepted"),
+    ("Alt+5", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "rejected"),
+    ("Alt+0", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "predicted"),
 ]
 
 
@@ -265,3 +268,12 @@ def test_points_key_1_no_longer_deletes_nuclei_and_the_nuclei_layer_is_active(tr
     nuclei.selected_data = {0}
     press(viewer, "1")
     assert len(graph) == n  # napari's "delete selected points" is disarmed on our layer
+
+
+def test_shift_r_shows_and_hides_the_rejected_nuclei(tracks) -> None:
+    viewer, session, _ = tracks
+    assert session.show_rejected is False
+    press(viewer, "Shift+R")
+    assert session.show_rejected is True
+    press(viewer, "Shift+R")
+    assert session.show_rejected is False

@@ -223,6 +223,19 @@ class Editor:
             raise InvalidInputError("no link to remove")
         graph.remove_links(sorted(keys))
 
+    def set_link_status(self, status: Status | str) -> None:
+        """Accept, reject or reset the links of the targets to their parents: a linker's
+        proposal becomes training material for the flow model once accepted."""
+        graph = self.graph
+        keys = [(p, nid) for nid in self.targets() if (p := graph.parent(nid)) is not None]
+        if not keys:
+            raise InvalidInputError("no link to a parent to validate")
+        graph.set_link_status(keys, status)
+
+    def toggle_rejected(self) -> None:
+        """Show or hide the rejected nuclei in the viewer."""
+        self.session.show_rejected = not self.session.show_rejected
+
     def mark_division(self) -> None:
         """Tag the current nucleus a mother; link a selected later orphan as a daughter."""
         graph = self.graph
