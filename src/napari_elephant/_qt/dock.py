@@ -26,6 +26,7 @@ from napari_elephant._qt.jobs import install_jobs
 from napari_elephant._qt.linking_panel import LinkingPanel
 from napari_elephant._qt.log_panel import LogPanel
 from napari_elephant._qt.models_panel import ModelsPanel
+from napari_elephant._qt.panel_tools import app_timer
 from napari_elephant._qt.workspace_panel import WorkspacePanel
 
 if TYPE_CHECKING:
@@ -115,13 +116,11 @@ class _SaveOnClose(QObject):
 def _give_autosave_a_timer(saver: Autosaver) -> None:
     """A single-shot timer restarted by each edit, owned by the application so that it
     lives as long as the viewer (whatever happens to the dock), and a save on quitting."""
-    app = QApplication.instance()
-    if app is None or saver in _TIMERS:
+    if saver in _TIMERS:
         return
-    timer = QTimer(app)
-    timer.setSingleShot(True)
-    timer.setInterval(int(AUTOSAVE_DELAY_S * 1000))
-    timer.timeout.connect(saver.flush)
+    timer = app_timer(AUTOSAVE_DELAY_S, saver.flush)
+    if timer is None:
+        return
     saver.use_timer(timer.start)
     _TIMERS[saver] = timer
-    app.aboutToQuit.connect(saver.flush)
+    QApplication.instance().aboutToQuit.connect(saver.flush)

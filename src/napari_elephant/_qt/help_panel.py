@@ -9,7 +9,6 @@ and rebinds one: pick a row, press the new key in the field, "Set key".
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import QTimer
@@ -31,23 +30,12 @@ from qtpy.QtWidgets import (
 from napari_elephant._napari.keymap import Keymap
 from napari_elephant._napari.layers import STATUS_ORDER
 from napari_elephant._napari.session import ElephantSession
+from napari_elephant._qt.panel_tools import connect_while_alive
 from napari_elephant._qt.workspace_panel import report_errors
 
 COUNT_DELAY_MS = 50
 KINDS = ("nuclei", "links")
 COLUMNS = ("Key", "Action", "Group")
-
-
-def _connect_while_alive(widget: QWidget, pairs: list[tuple[Any, Callable[..., Any]]]) -> None:
-    """Connect signals to slots until the widget is destroyed."""
-    for signal, slot in pairs:
-        signal.connect(slot)
-
-    def disconnect(*_: Any) -> None:
-        for signal, slot in pairs:
-            signal.disconnect(slot)
-
-    widget.destroyed.connect(disconnect)
 
 
 class CounterWidget(QWidget):
@@ -75,7 +63,7 @@ class CounterWidget(QWidget):
         events = session.events
         dims = session.viewer.dims.events
         pairs = [(s, self._schedule) for s in (events.graph_changed, events.workspace_changed)]
-        _connect_while_alive(self, [*pairs, (dims.current_step, self._schedule)])
+        connect_while_alive(self, [*pairs, (dims.current_step, self._schedule)])
         self.update_counts()
 
     def _schedule(self, *_: Any) -> None:
@@ -118,7 +106,7 @@ class KeysPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addLayout(row)
-        _connect_while_alive(self, [(keymap.events.changed, self.refresh)])
+        connect_while_alive(self, [(keymap.events.changed, self.refresh)])
         self.refresh()
 
     def _build_table(self) -> QTableWidget:

@@ -23,7 +23,6 @@ from typing import Any
 from napari.qt.threading import create_worker
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -35,7 +34,7 @@ from qtpy.QtWidgets import (
 from napari_elephant._napari.job_specs import SessionJobs, warm_up
 from napari_elephant._napari.jobs import Job, JobRecord, JobRunner, Work, guarded
 from napari_elephant._napari.live import LIVE_DELAY_S, LiveTraining
-from napari_elephant._qt.panel_tools import connect_while_alive
+from napari_elephant._qt.panel_tools import app_timer, connect_while_alive
 from napari_elephant.core.training.progress import Progress
 
 _LIVE_TIMERS: weakref.WeakKeyDictionary[LiveTraining, QTimer] = weakref.WeakKeyDictionary()
@@ -85,15 +84,12 @@ def install_jobs(session: Any) -> SessionJobs:
 
 def _give_live_a_timer(live: LiveTraining) -> None:
     """A single-shot delay owned by the application (it outlives any dock)."""
-    app = QApplication.instance()
-    if app is None or live in _LIVE_TIMERS:
+    if live in _LIVE_TIMERS:
         return
-    timer = QTimer(app)
-    timer.setSingleShot(True)
-    timer.setInterval(int(LIVE_DELAY_S * 1000))
-    timer.timeout.connect(live.fire)
-    live.use_timer(timer.start)
-    _LIVE_TIMERS[live] = timer
+    timer = app_timer(LIVE_DELAY_S, live.fire)
+    if timer is not None:
+        live.use_timer(timer.start)
+        _LIVE_TIMERS[live] = timer
 
 
 class JobBar(QWidget):

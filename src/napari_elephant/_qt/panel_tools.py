@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from napari.utils.notifications import show_error
-from qtpy.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
+from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication, QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from napari_elephant.core.errors import ElephantError
 
@@ -68,3 +69,16 @@ def connect_while_alive(widget: QWidget, pairs: list[tuple[Any, Callable[..., An
             signal.disconnect(slot)
 
     widget.destroyed.connect(disconnect)
+
+
+def app_timer(seconds: float, slot: Callable[[], Any]) -> QTimer | None:
+    """A single-shot timer owned by the application, so that it outlives any dock;
+    None without a QApplication (headless use)."""
+    app = QApplication.instance()
+    if app is None:
+        return None
+    timer = QTimer(app)
+    timer.setSingleShot(True)
+    timer.setInterval(int(seconds * 1000))
+    timer.timeout.connect(slot)
+    return timer

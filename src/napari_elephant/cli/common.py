@@ -64,3 +64,13 @@ def engine_device(ws, name: str | None):
 
     configure_cpu_threads(available_cores())  # headless: no viewer needs a spare core
     return select_device(name or ws.params.device.device)
+
+
+def from_scratch_args(p: argparse.ArgumentParser, model: str) -> None:
+    """``--from-scratch`` and ``--device``, the tail of every training command."""
+    p.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help=f"start from a fresh network instead of the workspace's {model}",
+    )
+    device_args(p)

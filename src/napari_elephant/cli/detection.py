@@ -6,7 +6,13 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from napari_elephant.cli.common import ProgressBar, device_args, engine_device, timepoint_args
+from napari_elephant.cli.common import (
+    ProgressBar,
+    device_args,
+    engine_device,
+    from_scratch_args,
+    timepoint_args,
+)
 
 
 def _train_detection_args(p: argparse.ArgumentParser) -> None:
@@ -19,12 +25,7 @@ def _train_detection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="training steps (interactive mode)")
     p.add_argument("--epochs", type=int, help="epochs over the annotated timepoints (batch)")
     timepoint_args(p, "train on")
-    p.add_argument(
-        "--from-scratch",
-        action="store_true",
-        help="start from a fresh network instead of the workspace's model",
-    )
-    device_args(p)
+    from_scratch_args(p, "model")
 
 
 def cmd_train_detection(args: argparse.Namespace) -> int:

@@ -6,7 +6,12 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from napari_elephant.cli.common import ProgressBar, device_args, engine_device, timepoint_args
+from napari_elephant.cli.common import (
+    ProgressBar,
+    engine_device,
+    from_scratch_args,
+    timepoint_args,
+)
 
 
 def _positive_int(text: str) -> int:
@@ -27,12 +32,7 @@ def _train_flow_args(p: argparse.ArgumentParser) -> None:
         help="epochs over the linked timepoints (default: the workspace's setting, 20)",
     )
     timepoint_args(p, "train on (a timepoint t learns from its links from t-1)")
-    p.add_argument(
-        "--from-scratch",
-        action="store_true",
-        help="start from a fresh network instead of the workspace's flow model",
-    )
-    device_args(p)
+    from_scratch_args(p, "flow model")
 
 
 def cmd_train_flow(args: argparse.Namespace) -> int:
