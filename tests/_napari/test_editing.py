@@ -3,6 +3,8 @@ Points tools becoming graph actions, and autosave surviving a reopen."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,37 @@ def test_autosave_waits_for_the_timer_and_flushes_on_a_workspace_switch(tracks) 
     session.close()  # switching away writes what is pending
     assert Workspace.open(path).graph.nucleus(8).status == "rejected"
     assert not saver.flush()  # nothing left
+
+
+def test_the_timer_save_runs_in_a_thread_and_drops_a_copy_torn_by_an_edit(tracks) -> None:
+    _, session, p = tracks
+    saver: Autosaver = p.autosaver
+    restarts = []
+    saver.use_timer(lambda: restarts.append(1))
+    path = session.workspace.path
+    session.graph.set_status([5], "rejected")
+    saver.flush_in_background()
+    assert saver.wait(timeout=30) and saver.pending is None
+    assert Workspace.open(path).graph.nucleus(5).status == "rejected"
+    # A graph that changes while the thread writes it is not swapped in ...
+    session.graph.set_status([8], "rejected")
+    real_save = Workspace.save_graph
+    started, go = threading.Event(), threading.Event()
+
+    def slow_save(ws, still_valid=None):
+        started.set()
+        go.wait(10)
+        return real_save(ws, still_valid)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Workspace, "save_graph", slow_save)
+        saver.flush_in_background()
+        assert started.wait(10)
+        session.graph.set_status([2], "rejected")  # the user edits meanwhile
+        go.set()
+        assert saver.wait(timeout=30)
+    assert Workspace.open(path).graph.nucleus(8).status == "predicted"
+    assert saver.pending is session.workspace  # ... and the edit queued the next save
+    assert saver.flush()
+    reopened = Workspace.open(path).graph
+    assert reopened.nucleus(8).status == "rejected" and reopened.nucleus(2).status == "rejected"

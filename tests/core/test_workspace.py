@@ -169,3 +169,14 @@ def test_not_a_workspace(tmp_path):
         Workspace.open(tmp_path / "nothing")
     with pytest.raises(WorkspaceError, match="not a workspace"):
         Workspace.open(tmp_path)
+
+
+def test_a_save_whose_graph_went_stale_is_not_swapped_in(ws):
+    ws.save_graph()
+    first = next(iter(ws.graph.nuclei())).id
+    ws.graph.set_status([first], "rejected")
+    assert ws.save_graph(still_valid=lambda: False) is False
+    assert Workspace.open(ws.path).graph.nucleus(first).status != "rejected"
+    assert not any(p.name.endswith(".tmp") for p in ws.path.iterdir())
+    assert ws.save_graph() is True
+    assert Workspace.open(ws.path).graph.nucleus(first).status == "rejected"

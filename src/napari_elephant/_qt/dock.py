@@ -118,7 +118,7 @@ def _give_autosave_a_timer(saver: Autosaver) -> None:
     lives as long as the viewer (whatever happens to the dock), and a save on quitting."""
     if saver in _TIMERS:
         return
-    timer = app_timer(AUTOSAVE_DELAY_S, saver.flush)
+    timer = app_timer(AUTOSAVE_DELAY_S, saver.flush_in_background)
     if timer is None:
         return
     saver.use_timer(timer.start)

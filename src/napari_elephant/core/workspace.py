@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,17 +134,27 @@ class Workspace:
         }
         atomic_write_text(self.path / SETTINGS, json.dumps(data, indent=2) + "\n")
 
-    def save_graph(self) -> None:
-        """Write the graph next to the old one, then swap them in (two renames)."""
+    def save_graph(self, still_valid: Callable[[], bool] | None = None) -> bool:
+        """Write the graph next to the old one, then swap them in (two renames).
+
+        ``still_valid`` is asked between writing and swapping: a save from a
+        background thread passes "the graph has not changed since I began", so
+        a copy read while the user edited is dropped, never swapped in.
+        Returns whether the new graph was swapped in.
+        """
         final, tmp, old = _graph_paths(self.path)
         if tmp.exists():
             shutil.rmtree(tmp)
         write_geff(self.graph, tmp)
+        if still_valid is not None and not still_valid():
+            shutil.rmtree(tmp)
+            return False
         if final.exists():
             final.rename(old)
         tmp.rename(final)
         if old.exists():
             shutil.rmtree(old)
+        return True
 
     # ----------------------------------------------------------- helpers
     @property

@@ -116,6 +116,7 @@ class TrackingGraph(GraphEditsMixin):
         self._g = nx.DiGraph()
         self._time = _TimeIndex()
         self._next_id = 1
+        self._revision = 0  # counts primitive mutations: 'has it changed since?'
         self.events = GraphEvents()
         self.history = ActionHistory()
         self._batch: list[Action] | None = None
@@ -221,6 +222,12 @@ class TrackingGraph(GraphEditsMixin):
         return out
 
     @property
+    def revision(self) -> int:
+        """A number that grows with every change (edits, undo, redo, bulk loads): a
+        reader in another thread compares it before and after to know its copy is whole."""
+        return self._revision
+
+    @property
     def next_id(self) -> int:
         """The id the next new nucleus will get (saved so ids are never reused)."""
         return self._next_id
@@ -281,6 +288,7 @@ class TrackingGraph(GraphEditsMixin):
 
     # ------------------------------------------- primitive mutations
     def _insert_nuclei(self, nuclei: tuple[Nucleus, ...]) -> None:
+        self._revision += 1
         ids = [n.id for n in nuclei]
         if len(set(ids)) != len(ids) or any(i in self._g for i in ids):
             raise GraphError("a nucleus with this id already exists")
@@ -292,6 +300,7 @@ class TrackingGraph(GraphEditsMixin):
             self.events.nuclei_added.emit(tuple(ids))
 
     def _delete_nuclei(self, ids: tuple[int, ...]) -> None:
+        self._revision += 1
         removed = tuple(self.nucleus(i) for i in ids)
         for n in removed:
             if self._g.degree(n.id):
@@ -303,6 +312,7 @@ class TrackingGraph(GraphEditsMixin):
             self.events.nuclei_removed.emit(removed)
 
     def _replace_nuclei(self, nuclei: tuple[Nucleus, ...]) -> None:
+        self._revision += 1
         for n in nuclei:
             if self.nucleus(n.id).t != n.t:
                 raise GraphError(f"nucleus {n.id} cannot change timepoint")
@@ -313,6 +323,7 @@ class TrackingGraph(GraphEditsMixin):
             self.events.nuclei_updated.emit(tuple(n.id for n in nuclei))
 
     def _insert_links(self, links: tuple[Link, ...]) -> None:
+        self._revision += 1
         self._check_links(links)
         for lk in links:
             self._g.add_edge(lk.parent, lk.child, status=lk.status)
@@ -320,6 +331,7 @@ class TrackingGraph(GraphEditsMixin):
             self.events.links_added.emit(tuple(lk.key for lk in links))
 
     def _delete_links(self, keys: tuple[tuple[int, int], ...]) -> None:
+        self._revision += 1
         for p, c in keys:
             self.link(p, c)  # raises when absent
         self._g.remove_edges_from(keys)
@@ -327,6 +339,7 @@ class TrackingGraph(GraphEditsMixin):
             self.events.links_removed.emit(keys)
 
     def _replace_links(self, links: tuple[Link, ...]) -> None:
+        self._revision += 1
         for lk in links:
             self.link(lk.parent, lk.child)
         for lk in links:
