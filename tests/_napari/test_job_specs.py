@@ -14,7 +14,7 @@ from napari_elephant.core.params import TrainingParams
 from napari_elephant.core.training.checkpoint import read_checkpoint_config
 from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import tiny_movie, write_workspace
-from tests._napari.job_helpers import BareSession, ManualLauncher, prediction
+from tests._napari.job_helpers import BareSession, prediction
 
 SMALL = TrainingParams(steps=3, crop_size=(8, 32, 32), seed=0)
 
@@ -29,16 +29,6 @@ def ws(tmp_path) -> Workspace:
     ws = Workspace.open(write_workspace(tmp_path, first_timepoint_graph()))
     ws.params.training = SMALL.model_copy()
     return ws
-
-
-@pytest.fixture
-def manual() -> ManualLauncher:
-    return ManualLauncher()
-
-
-@pytest.fixture
-def told() -> list[str]:
-    return []
 
 
 @pytest.fixture

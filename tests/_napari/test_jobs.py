@@ -9,7 +9,6 @@ import pytest
 from napari_elephant._napari.jobs import Job, JobRunner, run_inline
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.training.progress import Progress, StopFlag
-from tests._napari.job_helpers import ManualLauncher
 
 
 def counting(n: int, seen: list | None = None):
@@ -33,16 +32,6 @@ def failing(error: Exception):
         raise error
 
     return work
-
-
-@pytest.fixture
-def manual() -> ManualLauncher:
-    return ManualLauncher()
-
-
-@pytest.fixture
-def told() -> list[str]:
-    return []
 
 
 @pytest.fixture

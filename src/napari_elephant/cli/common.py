@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 EXIT_BAD_INPUT = 2
+M = TypeVar("M", bound=BaseModel)
 
 
 def fail(message: str) -> int:
@@ -74,3 +79,21 @@ def from_scratch_args(p: argparse.ArgumentParser, model: str) -> None:
         help=f"start from a fresh network instead of the workspace's {model}",
     )
     device_args(p)
+
+
+def run_with_bar(records: Iterable[Any]) -> Any:
+    """Drain a core generator behind a progress bar (closed on errors too); its result."""
+    from napari_elephant.core.training.progress import drain
+
+    bar = ProgressBar()
+    try:
+        return drain(records, bar)
+    finally:
+        bar.close()
+
+
+def with_changes(params: M, **changes: Any) -> M:
+    """``params`` with the options the user gave (None: not given), validated like
+    the model itself (``model_copy`` would not check them)."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    return params.model_validate({**params.model_dump(), **given})

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from napari_elephant.cli.common import ProgressBar, device_args, engine_device
+from napari_elephant.cli.common import ProgressBar, device_args, engine_device, run_with_bar
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.formats import GRAPH_FORMATS
 
@@ -218,16 +218,13 @@ def _demo_headless(ws, args: argparse.Namespace) -> int:
     """One pass of the loop on the demo workspace, then its scores (one line)."""
     from napari_elephant.core.demo import run_demo, scores_line
     from napari_elephant.core.loop import LoopSettings
-    from napari_elephant.core.training.progress import drain
 
     device = engine_device(ws, args.device)
     settings = LoopSettings(steps=args.steps, seed=args.seed)
     slow = " (a few minutes on a CPU)" if device.type == "cpu" else ""
     n = _annotation_count(ws)
     print(f"training on {n} annotations, predicting, linking on {device}{slow}")
-    bar = ProgressBar()
-    result = drain(run_demo(ws, device, settings), bar)
-    bar.close()
+    result = run_with_bar(run_demo(ws, device, settings))
     out, ev = result.outcome, result.evaluation
     took = ", ".join(f"{k} {v:.1f} s" for k, v in out.seconds.items())
     print(f"{out.trained_steps} training steps; {out.predicted}; {out.link} ({took})")

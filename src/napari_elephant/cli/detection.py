@@ -11,7 +11,9 @@ from napari_elephant.cli.common import (
     device_args,
     engine_device,
     from_scratch_args,
+    run_with_bar,
     timepoint_args,
+    with_changes,
 )
 
 
@@ -31,23 +33,15 @@ def _train_detection_args(p: argparse.ArgumentParser) -> None:
 def cmd_train_detection(args: argparse.Namespace) -> int:
     from napari_elephant.core.detection.engine import detection_dir, train_round
     from napari_elephant.core.timepoints import parse_timepoints
-    from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
-    changes = {
-        k: v
-        for k, v in (("mode", args.mode), ("steps", args.steps), ("epochs", args.epochs))
-        if v is not None
-    }
-    params = ws.params.training.model_validate({**ws.params.training.model_dump(), **changes})
+    params = with_changes(ws.params.training, mode=args.mode, steps=args.steps, epochs=args.epochs)
     device = engine_device(ws, args.device)
     tps = None
     if args.timepoints:
         tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
-    bar = ProgressBar()
-    outcome = drain(train_round(ws, device, params, tps, args.from_scratch), bar)
-    bar.close()
+    outcome = run_with_bar(train_round(ws, device, params, tps, args.from_scratch))
     print(
         f"trained {outcome.steps} steps in {outcome.elapsed:.1f} s on {device} "
         f"(last loss {outcome.last_loss:.4f}); model saved in {detection_dir(ws)}"

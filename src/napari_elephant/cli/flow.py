@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from napari_elephant.cli.common import (
-    ProgressBar,
     engine_device,
     from_scratch_args,
+    run_with_bar,
     timepoint_args,
+    with_changes,
 )
 
 
@@ -38,19 +39,15 @@ def _train_flow_args(p: argparse.ArgumentParser) -> None:
 def cmd_train_flow(args: argparse.Namespace) -> int:
     from napari_elephant.core.flow.engine import flow_dir, train_flow_round
     from napari_elephant.core.timepoints import parse_timepoints
-    from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
-    changes = {"epochs": args.epochs} if args.epochs is not None else {}
-    params = ws.params.flow.model_validate({**ws.params.flow.model_dump(), **changes})
+    params = with_changes(ws.params.flow, epochs=args.epochs)
     device = engine_device(ws, args.device)
     tps = None
     if args.timepoints:
         tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
-    bar = ProgressBar()
-    outcome = drain(train_flow_round(ws, device, params, tps, args.from_scratch), bar)
-    bar.close()
+    outcome = run_with_bar(train_flow_round(ws, device, params, tps, args.from_scratch))
     loss = "n/a" if outcome.last_loss is None else f"{outcome.last_loss:.4f}"
     print(
         f"trained the flow model {outcome.steps} steps in {outcome.elapsed:.1f} s on {device} "

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from napari_elephant.cli.common import ProgressBar, device_args, engine_device, timepoint_args
+from napari_elephant.cli.common import device_args, engine_device, run_with_bar, timepoint_args
 
 
 def _link_args(p: argparse.ArgumentParser) -> None:
@@ -39,7 +39,6 @@ def flow_estimator_for(ws, device_name: str | None):
 def cmd_link(args: argparse.Namespace) -> int:
     from napari_elephant.core.linking import link_round
     from napari_elephant.core.timepoints import parse_timepoints
-    from napari_elephant.core.training.progress import drain
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
@@ -49,9 +48,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     if args.timepoints:
         tps = parse_timepoints(args.timepoints, max(ws.graph.timepoints(), default=-1) + 1)
     estimator = flow_estimator_for(ws, args.device) if method == "flow" else None
-    bar = ProgressBar()
-    result = drain(link_round(ws.graph, params, tps, estimator, method), bar)
-    bar.close()
+    result = run_with_bar(link_round(ws.graph, params, tps, estimator, method))
     ws.save_graph()
     print(f"linked ({result}); saved in {ws.path}")
     return 0
