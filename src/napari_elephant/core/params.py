@@ -163,7 +163,7 @@ class LinkingParams(_Params):
         le=10,
         title="Coherence rounds",
         description="Re-link up to this many times with each nucleus' motion corrected by "
-        "the median motion of its 6 nearest neighbours' links (0: off, the paper's "
+        "the median motion of its 9 nearest neighbours' links (0: off, the paper's "
         "linking).  For tissues moving together; with missed nuclei it can invent "
         "daughters (docs/linking.md).",
     )

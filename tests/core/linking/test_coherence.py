@@ -99,3 +99,19 @@ def test_coherence_keeps_accepted_links():
     graph = TrackingGraph.from_records(list(truth.nuclei()), [Link(*first.key, Status.ACCEPTED)])
     drain(link_round(graph, LinkingParams(), method="global", coherence=3))
     assert graph.link(*first.key).status == Status.ACCEPTED
+
+
+def test_a_daughter_goes_to_the_mother_whose_first_child_is_far():
+    # mother 1's first child (a daughter) sits 8 µm off; neighbour 2's child 0.5 µm off.
+    # The left child 12 is closer to the midpoint rule of parent 2 (1.3² against 2²),
+    # but only with mother 1 does the pair explain a first child that is far away
+    parents = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 14.0]])
+    children = np.array([[0.0, 0.0, -8.0], [0.0, 0.0, 12.0], [0.0, 0.0, 14.5]])
+    pair = simple_pair([1, 2], parents, [11, 12, 13], children)
+    params = LinkingParams(d_search=10.0)
+    assert sibling_divisions(pair, [(1, 11), (2, 13)], params) == [(1, 12)]
+    # with the mother's first child close too, the nearer midpoint wins again
+    near = children.copy()
+    near[0, 2] = -0.5
+    close = simple_pair([1, 2], parents, [11, 12, 13], near)
+    assert sibling_divisions(close, [(1, 11), (2, 13)], params) == [(2, 12)]

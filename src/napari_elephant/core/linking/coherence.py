@@ -30,7 +30,9 @@ from napari_elephant.core.params import LinkingParams
 
 Linker = Callable[[FramePair, LinkingParams], list[tuple[int, int]]]
 
-NEIGHBOURS = 6  # links whose residuals vote for a child's correction
+# links whose residuals vote for a child's correction; with 6, a few daughters near one
+# another outvoted the tissue's motion (fast_motion development seeds 0 and 101)
+NEIGHBOURS = 9
 
 
 def consensus_shift(
@@ -89,9 +91,13 @@ def sibling_divisions(
     Daughters leave their mother in opposite directions, so the midpoint of
     their estimates lies at the mother even when each is far from her.  A
     child left without a parent joins a parent with one proposed child
-    when that costs less than starting a track: cost |midpoint − parent|² +
-    the division cost, as in the global linker (one assignment), for
-    midpoints within ``d_search`` of the parent.
+    when that costs less than starting a track (one assignment, midpoints
+    within ``d_search`` of the parent).  The cost is what the division
+    changes in the global linker's objective: the pair's |midpoint −
+    parent|² replaces the first child's own |estimate − parent|², plus the
+    division cost.  So a mother whose first child sits far from her (as a
+    daughter does) wins over a neighbour whose child is where it should be,
+    even when the neighbour's midpoint happens to lie a little nearer.
     """
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
     col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
@@ -102,10 +108,12 @@ def sibling_divisions(
     if not len(left) or not firsts:
         return []
     parents = np.array([i for i, _ in firsts])
-    mid = (pair.estimates[left][:, None, :] + pair.estimates[[c for _, c in firsts]][None]) / 2
+    first = pair.estimates[[c for _, c in firsts]]
+    mid = (pair.estimates[left][:, None, :] + first[None]) / 2
     d2 = np.sum((mid - pair.parent_centers[parents][None]) ** 2, axis=2)
+    alone = np.sum((first - pair.parent_centers[parents]) ** 2, axis=1)  # the first child's cost
     scale = params.d_search**2
-    cost = np.where(d2 <= scale, d2 + params.division_cost * scale, np.inf)
+    cost = np.where(d2 <= scale, d2 - alone[None] + params.division_cost * scale, np.inf)
     cost = _allowed(pair, cost, left, parents)
     full = np.hstack([cost, np.full((len(left), len(left)), np.inf)])
     full[np.arange(len(left)), len(parents) + np.arange(len(left))] = params.start_cost * scale
