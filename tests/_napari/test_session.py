@@ -249,7 +249,7 @@ def test_create_workspace_from_an_in_memory_layer(make_napari_viewer, tmp_path) 
     assert ws.image_path().is_dir()  # the data was written into the workspace
     assert tuple(layer.scale) == (1.0, 2.0, 0.5, 0.5)
     assert session.layers["image"] is layer
-    assert "nuclei" in session.layers
+    assert viewer.layers.selection.active is session.layers["nuclei"]  # a click picks nuclei
     assert Workspace.open(ws.path).open_image().data.shape == (2, 8, 48, 48)
 
 

@@ -180,3 +180,12 @@ def test_a_save_whose_graph_went_stale_is_not_swapped_in(ws):
     assert not any(p.name.endswith(".tmp") for p in ws.path.iterdir())
     assert ws.save_graph() is True
     assert Workspace.open(ws.path).graph.nucleus(first).status == "rejected"
+
+
+def test_a_home_relative_path_is_expanded(movie, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    ws = Workspace.create("~/w.elephant", movie)
+    assert ws.path == tmp_path / "home" / "w.elephant" and ws.path.is_absolute()
+    assert not (tmp_path / "~").exists()
+    assert Workspace.open("~/w.elephant").path.is_dir()

@@ -223,6 +223,7 @@ class ElephantSession:
 
         for data, kwargs, kind in layer_data:
             self.viewer.add_layer(Layer.create(data, kwargs, kind))
+        self._activate_nuclei()  # napari made the last layer added the active one
 
     def _replace(self, ws: Workspace | None, keep: Layer | None = None) -> None:
         """Remove the layers of the current workspace (except ``keep``), switch to ws."""

@@ -103,7 +103,7 @@ class Workspace:
     @classmethod
     def open(cls, path: str | os.PathLike) -> Workspace:
         """Open a workspace; an interrupted save is completed, never discarded."""
-        root = Path(path)
+        root = Path(path).expanduser()
         settings = _read_settings(root)
         try:
             image = ImageRef(**settings["image"])
@@ -198,7 +198,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _workspace_path(path: str | os.PathLike) -> Path:
-    root = Path(path)
+    """The folder as an absolute path (``~`` expanded: a dialog's text may hold it)."""
+    root = Path(path).expanduser().absolute()
     if root.exists() and not root.is_dir():
         raise WorkspaceError(f"{root} is a file, not a workspace folder")
     return root
