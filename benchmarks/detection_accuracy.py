@@ -62,6 +62,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="training seeds (initial weights and crops), comma-separated: one round each, "
         "scored separately; the targets are checked on their mean F1",
     )
+    ap.add_argument(
+        "--start",
+        choices=("scratch", "pretrained"),
+        default="scratch",
+        help="what the round starts from: a new network, or the shipped pretrained model",
+    )
     ap.add_argument("--keep", type=Path, help="keep the movie, workspace and results here")
     return ap.parse_args(argv)
 
@@ -101,14 +107,16 @@ def make_workspace(movie: SyntheticMovie, root: Path, n_annotations: int, seed: 
 
 
 # --------------------------------------------------------------- ELEPHANT
-def train(ws: Workspace, device: torch.device, steps: int | None, seed: int) -> tuple[dict, float]:
+def train(
+    ws: Workspace, device: torch.device, steps: int | None, seed: int, begin: str
+) -> tuple[dict, float]:
     """One training round as ``train-detection`` runs it; (outcome, seconds)."""
     changes = {"seed": seed} | ({} if steps is None else {"steps": steps})
     params = ws.params.training.model_validate({**ws.params.training.model_dump(), **changes})
-    start = time.perf_counter()
-    outcome = drain(train_round(ws, device, params))
+    t0 = time.perf_counter()
+    outcome = drain(train_round(ws, device, params, start=begin))
     info = {"steps": outcome.steps, "last_loss": outcome.last_loss, "mode": params.mode}
-    return info, time.perf_counter() - start
+    return info, time.perf_counter() - t0
 
 
 def predict(ws: Workspace, device: torch.device, tps: list[int]) -> dict[int, float]:
@@ -176,11 +184,12 @@ def run_elephant(
     device = select_device(args.device or ws.params.device.device)
     print(
         f"movie: preset {args.preset}, seed {args.seed}, training seed {train_seed}, "
+        f"start {args.start}, "
         f"(T, Z, Y, X) {movie.image.shape}, "
         f"voxel {movie.voxel_size.as_tuple()} µm, {len(movie.graph)} nuclei; "
         f"{len(ws.graph)} accepted at t=0; {len(tps)} timepoints scored; device {device}"
     )
-    info, t_train = train(ws, device, args.steps, train_seed)
+    info, t_train = train(ws, device, args.steps, train_seed, args.start)
     print(
         f"train: {info['steps']} steps ({info['mode']}) in {t_train:.1f} s, "
         f"last loss {info['last_loss']:.4f}; background threshold "
@@ -220,6 +229,7 @@ def save_results(root: Path, args: argparse.Namespace, runs: list[dict], log: di
         "preset": args.preset,
         "seed": args.seed,
         "annotations": args.annotations,
+        "start": args.start,
         "machine": machine(),
         "elephant": [
             {

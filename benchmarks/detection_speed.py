@@ -253,7 +253,7 @@ def run_round(ws: Workspace, device: torch.device, net: str, s: Sizes) -> dict:
     torch.manual_seed(0)
     start, cpu_start = time.perf_counter(), time.process_time()
     if net == "default":
-        outcome = drain(engine.train_round(ws, device, params, from_scratch=True))
+        outcome = drain(engine.train_round(ws, device, params, start="scratch"))
     else:
         outcome = train_fresh(ws, device, params, NETWORKS[net](ws.voxel_size))
     trained = time.perf_counter()

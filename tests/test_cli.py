@@ -146,3 +146,17 @@ def test_cuda_asked_but_absent_is_one_line(sample_dir, tmp_path, capsys):
     main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")])
     assert main(["train-detection", str(ws_path), "--device", "cuda"]) == 2
     assert "CUDA" in capsys.readouterr().err
+
+
+def test_train_detection_from_the_pretrained_model(sample_dir, tmp_path, capsys):
+    ws_path = tmp_path / "w.elephant"
+    main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")])
+    lines = (sample_dir / "truth.csv").read_text().splitlines()
+    first = [_no_parent(ln) for ln in lines[1:] if ln.split(",")[1] == "0"][:2]
+    (tmp_path / "few.csv").write_text("\n".join([lines[0], *first]) + "\n")
+    assert main(["import", str(ws_path), str(tmp_path / "few.csv")]) == 0
+    args = ["train-detection", str(ws_path), "--steps", "2", "--timepoints", "0:1"]
+    assert main([*args, "--from-pretrained", "--from-scratch"]) == 2
+    assert "exclude each other" in capsys.readouterr().err
+    assert main([*args, "--from-pretrained"]) == 0
+    assert "trained 2 steps" in capsys.readouterr().out

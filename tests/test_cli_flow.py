@@ -54,3 +54,12 @@ def test_bad_arguments_are_refused(ws, capsys):
         main(["train-flow", str(ws.path), "--epochs", "0"])
     assert exc.value.code == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+def test_link_globally_along_the_trained_flow(ws, capsys):
+    with cpu_threads(1):
+        assert main(["train-flow", str(ws.path), "--epochs", "1", "--device", "cpu"]) == 0
+        args = ["--method", "global", "--along-flow", "--device", "cpu"]
+        code = main(["link", str(ws.path), *args])
+    assert code == 0 and "linked" in capsys.readouterr().out
+    assert Workspace.open(ws.path).graph.n_links > 0

@@ -57,3 +57,13 @@ def test_bad_timepoints_are_one_line(workspace, capsys):
     path, _ = workspace
     assert main(["link", str(path), "--timepoints", "3:99"]) == 2
     assert "timepoints" in capsys.readouterr().err
+
+
+def test_global_along_the_flow_needs_a_flow_model(workspace, capsys):
+    path, _ = workspace
+    assert main(["link", str(path), "--method", "global", "--along-flow"]) == 2
+    assert "flow model" in capsys.readouterr().err
+    ws = Workspace.open(path)
+    ws.params.linking.along_flow = True
+    ws.save_settings()
+    assert main(["link", str(path), "--method", "global", "--no-along-flow"]) == 0

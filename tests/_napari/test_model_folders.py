@@ -53,3 +53,12 @@ def test_wrong_folders_are_refused_with_a_reason(ws, tmp_path) -> None:
         mf.export_model(ws, "flow", tmp_path / "full")
     with pytest.raises(InvalidInputError, match="unknown model"):
         mf.model_folder(ws, "tracks")
+
+
+def test_use_pretrained_copies_the_shipped_model(ws) -> None:
+    from napari_elephant.core.detection.pretrained import pretrained_dir
+
+    mf.use_pretrained(ws)
+    folder = mf.model_folder(ws, "detection")
+    assert has_checkpoint(folder) and folder != pretrained_dir()
+    assert mf.model_info(ws, "detection").startswith("the pretrained model")

@@ -136,6 +136,19 @@ def test_models_tab_resets_after_confirmation_only(dock, qtbot, monkeypatch, tmp
     assert has_checkpoint(detection_dir(ws))
 
 
+def test_training_starts_from_the_pretrained_model(dock, qtbot, monkeypatch) -> None:
+    monkeypatch.setattr(models_panel, "confirm", lambda *_: True)
+    panel, ws = dock.detection_panel, dock.session.workspace
+    panel.start.setCurrentIndex(panel.start.findData("pretrained"))
+    panel.train_button.click()
+    wait_idle(qtbot, dock)
+    assert dock.jobs.runner.records[-1].status == "done"
+    assert any("start=pretrained" in line for line in dock.log_panel.lines())
+    assert has_checkpoint(detection_dir(ws))
+    assert dock.models_panel.use_pretrained()
+    assert dock.models_panel.info_labels["detection"].text().startswith("the pretrained model")
+
+
 def test_link_through_the_linking_tab(dock, qtbot) -> None:
     graph = dock.session.graph
     graph.add_nuclei(tiny_movie().graph.nuclei_at(1))

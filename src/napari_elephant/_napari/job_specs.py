@@ -34,6 +34,7 @@ from napari_elephant._napari.edit_watch import (
 from napari_elephant._napari.jobs import Job, JobRunner
 from napari_elephant._napari.live import LIVE_KEY, LiveTraining
 from napari_elephant.core.detection.engine import (
+    Start,
     parse_timepoints,
     predict_round,
     prediction_params,
@@ -43,7 +44,7 @@ from napari_elephant.core.detection.merge import MergeResult, merge_predictions
 from napari_elephant.core.detection.train import TrainOutcome
 from napari_elephant.core.errors import ElephantError, InvalidInputError
 from napari_elephant.core.flow.engine import flow_estimator, train_flow_round
-from napari_elephant.core.linking.apply import LinkPlan, apply_plan, plan_links
+from napari_elephant.core.linking.apply import LinkPlan, apply_plan, plan_links, wants_flow
 from napari_elephant.core.params import TrainingParams
 from napari_elephant.core.training.device import configure_cpu_threads, select_device
 from napari_elephant.core.training.progress import Progress, StopFlag
@@ -98,17 +99,18 @@ def train_detection_job(
     ws: Workspace,
     training: TrainingParams | None = None,
     timepoints: Sequence[int] | None = None,
-    from_scratch: bool = False,
+    start: Start = "current",
 ) -> Job:
-    """A detection training round on the accepted/rejected nuclei of now."""
+    """A detection training round on the accepted/rejected nuclei of now, starting from
+    the current model, a new network or the pretrained one (``start``)."""
     snap = snapshot(ws, annotated_graph(ws.graph))
     params = training or snap.params.training
     length = {"steps": params.steps} if params.mode == "interactive" else {"epochs": params.epochs}
     return Job(
         "train detection",
-        on_device(snap, lambda d, s: train_round(snap, d, params, timepoints, from_scratch, s)),
+        on_device(snap, lambda d, s: train_round(snap, d, params, timepoints, start, s)),
         params={"mode": params.mode, **length, "timepoints": spec_text(timepoints),
-                "from_scratch": from_scratch, "device": snap.params.device.device},
+                "start": start, "device": snap.params.device.device},
         model="detection",
         on_result=training_summary,
     )  # fmt: skip
@@ -195,11 +197,11 @@ def link_job(
     watch = EditWatch(ws.graph)
 
     def engine(device: torch.device, stop: StopFlag) -> Generator[Progress, None, LinkPlan]:
-        estimator = flow_estimator(snap, device) if method == "flow" else None
+        estimator = flow_estimator(snap, device) if wants_flow(method, params) else None
         return (yield from plan_links(snap.graph, params, timepoints, estimator, method, stop))
 
     def work(stop: StopFlag) -> Generator[Progress, None, LinkPlan]:
-        if method == "flow":
+        if wants_flow(method, params):
             return (yield from on_device(snap, engine)(stop))
         return (yield from engine(torch.device("cpu"), stop))
 
@@ -271,11 +273,11 @@ class SessionJobs:
     def train(
         self,
         timepoints: Sequence[int] | None = None,
-        from_scratch: bool = False,
+        start: Start = "current",
         training: TrainingParams | None = None,
     ) -> bool:
         return self._submit(
-            lambda: train_detection_job(self.workspace(), training, timepoints, from_scratch)
+            lambda: train_detection_job(self.workspace(), training, timepoints, start)
         )
 
     def predict(self, timepoints: Sequence[int] | str | None = "current") -> bool:

@@ -4,7 +4,8 @@ A model is a checkpoint folder (``models/detection/``, ``models/flow/``).
 Reset deletes it (the next round starts from scratch); "save as" copies it
 anywhere; "load" checks a folder holds a checkpoint of the right kind and
 swaps it in with renames, so an interrupted load leaves the old model or the
-new one, never a mix.  Callers make sure no job is running meanwhile.
+new one, never a mix; "use pretrained" loads the detection model shipped
+with the package the same way.  Callers make sure no job is running meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from napari_elephant.core.detection.engine import detection_dir
+from napari_elephant.core.detection.pretrained import require_pretrained
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.flow.engine import flow_dir
 from napari_elephant.core.training.checkpoint import has_checkpoint, read_checkpoint_config
@@ -36,6 +38,8 @@ def model_info(ws: Workspace, kind: str) -> str:
         training = read_checkpoint_config(folder, kind)["training"]
     except (InvalidInputError, WorkspaceError) as error:
         return f"unreadable: {error}"
+    if "pretrained" in training:
+        return "the pretrained model (not trained on this movie yet)"
     parts = [f"updated {str(training.get('updated', '?')).replace('T', ' ')}"]
     if isinstance(training.get("steps"), int):
         parts.append(f"last round {training['steps']} steps")
@@ -87,3 +91,8 @@ def import_model(ws: Workspace, kind: str, src: str | Path) -> None:
     staged.rename(folder)
     if old.exists():
         shutil.rmtree(old)
+
+
+def use_pretrained(ws: Workspace) -> None:
+    """Replace the workspace's detection model by the shipped pretrained one."""
+    import_model(ws, "detection", require_pretrained())

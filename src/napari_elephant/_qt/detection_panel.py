@@ -25,6 +25,11 @@ from napari_elephant.core.params import DetectionParams, TrainingParams
 
 MAIN_TRAINING = ("mode", "steps", "epochs")
 PREDICT_SCOPES = ("current timepoint", "range", "all")
+START_LABELS = {
+    "current": "current model",
+    "scratch": "new network",
+    "pretrained": "pretrained model",
+}
 
 
 class DetectionPanel(QWidget):
@@ -63,9 +68,14 @@ class DetectionPanel(QWidget):
         form = QFormLayout()
         self.train_timepoints = timepoints_edit("all annotated")
         form.addRow("Timepoints", self.train_timepoints)
-        self.from_scratch = QCheckBox("From scratch")
-        self.from_scratch.setToolTip("Start a new network instead of continuing the current one")
-        form.addRow(self.from_scratch)
+        self.start = QComboBox()
+        for start, label in START_LABELS.items():
+            self.start.addItem(label, start)
+        self.start.setToolTip(
+            "Continue the workspace's model (a new network while there is none), start a new "
+            "network, or start from the generic model shipped with napari-elephant"
+        )
+        form.addRow("Start from", self.start)
         layout.addLayout(form)
         layout.addWidget(Collapsible("More training settings", self.more_training_form))
         self.train_button = button(
@@ -108,7 +118,7 @@ class DetectionPanel(QWidget):
         ts = run_reporting(lambda: self.jobs.timepoints(self.train_timepoints.text()) or [])
         if ts is None:
             return False
-        return self.jobs.train(ts or None, self.from_scratch.isChecked())
+        return self.jobs.train(ts or None, self.start.currentData())
 
     def predict(self) -> bool:
         scope = self.predict_scope.currentText()

@@ -23,7 +23,7 @@ from napari_elephant._qt.panel_tools import (
 from napari_elephant._qt.param_form import Collapsible, ParamForm
 from napari_elephant.core.params import FlowParams, LinkingParams
 
-MAIN_LINKING = ("method", "d_search", "n_max", "t_max")
+MAIN_LINKING = ("method", "along_flow", "d_search", "n_max", "t_max")
 
 
 class LinkingPanel(QWidget):

@@ -82,6 +82,15 @@ class ModelsPanel(QWidget):
                 button("Load…", lambda: self.load(kind), "Replace it by a saved model folder"),
             )
         )
+        if kind == "detection":
+            layout.addWidget(
+                button(
+                    "Use pretrained…",
+                    self.use_pretrained,
+                    "Replace it by the generic detection model shipped with napari-elephant "
+                    "(trained on synthetic movies; asks first)",
+                )
+            )
         return box
 
     def bind(self, ws: Any = None) -> None:
@@ -121,6 +130,16 @@ class ModelsPanel(QWidget):
         if not path:
             return False
         return run_reporting(lambda: model_folders.export_model(ws, kind, path)) is not None
+
+    def use_pretrained(self) -> bool:
+        ws = self._ready()
+        if ws is None or not confirm(
+            self, f"Replace the detection model of {ws.name} by the pretrained one?"
+        ):
+            return False
+        done = run_reporting(lambda: model_folders.use_pretrained(ws) or True)
+        self.refresh()
+        return bool(done)
 
     def load(self, kind: str, path: str | None = None) -> bool:
         ws = self._ready()

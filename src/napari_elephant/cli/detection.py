@@ -10,6 +10,7 @@ from napari_elephant.cli.common import (
     ProgressBar,
     device_args,
     engine_device,
+    fail,
     from_scratch_args,
     run_with_bar,
     timepoint_args,
@@ -27,6 +28,12 @@ def _train_detection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="training steps (interactive mode)")
     p.add_argument("--epochs", type=int, help="epochs over the annotated timepoints (batch)")
     timepoint_args(p, "train on")
+    p.add_argument(
+        "--from-pretrained",
+        action="store_true",
+        help="start from the generic pretrained model shipped with napari-elephant "
+        "instead of the workspace's model",
+    )
     from_scratch_args(p, "model")
 
 
@@ -35,13 +42,16 @@ def cmd_train_detection(args: argparse.Namespace) -> int:
     from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.workspace import Workspace
 
+    if args.from_scratch and args.from_pretrained:
+        return fail("--from-scratch and --from-pretrained exclude each other")
+    start = "scratch" if args.from_scratch else "pretrained" if args.from_pretrained else "current"
     ws = Workspace.open(args.workspace)
     params = with_changes(ws.params.training, mode=args.mode, steps=args.steps, epochs=args.epochs)
     device = engine_device(ws, args.device)
     tps = None
     if args.timepoints:
         tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
-    outcome = run_with_bar(train_round(ws, device, params, tps, args.from_scratch))
+    outcome = run_with_bar(train_round(ws, device, params, tps, start))
     print(
         f"trained {outcome.steps} steps in {outcome.elapsed:.1f} s on {device} "
         f"(last loss {outcome.last_loss:.4f}); model saved in {detection_dir(ws)}"

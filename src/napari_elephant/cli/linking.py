@@ -17,6 +17,13 @@ def _link_args(p: argparse.ArgumentParser) -> None:
         help="nn: nearest neighbour; flow: nearest neighbour along the trained flow model; "
         "global: frame-pair assignment (default: the workspace's setting)",
     )
+    p.add_argument(
+        "--along-flow",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="link on the positions the trained flow model estimates at t-1, with any "
+        "method (default: the workspace's setting; --method flow implies it)",
+    )
     timepoint_args(p, "link among themselves")
     device_args(p)
 
@@ -37,17 +44,18 @@ def flow_estimator_for(ws, device_name: str | None):
 
 
 def cmd_link(args: argparse.Namespace) -> int:
-    from napari_elephant.core.linking import link_round
+    from napari_elephant.cli.common import with_changes
+    from napari_elephant.core.linking import link_round, wants_flow
     from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
-    params = ws.params.linking
+    params = with_changes(ws.params.linking, along_flow=args.along_flow)
     method = args.method or params.method
     tps = None
     if args.timepoints:
         tps = parse_timepoints(args.timepoints, max(ws.graph.timepoints(), default=-1) + 1)
-    estimator = flow_estimator_for(ws, args.device) if method == "flow" else None
+    estimator = flow_estimator_for(ws, args.device) if wants_flow(method, params) else None
     result = run_with_bar(link_round(ws.graph, params, tps, estimator, method))
     ws.save_graph()
     print(f"linked ({result}); saved in {ws.path}")

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from napari_elephant.core.detection.engine import predict_round, train_round
+from napari_elephant.core.detection.engine import Start, predict_round, train_round
 from napari_elephant.core.detection.merge import MergeResult, merge_predictions
 from napari_elephant.core.flow.engine import flow_estimator, has_flow_model, train_flow_round
 from napari_elephant.core.graph import Status, TrackingGraph
-from napari_elephant.core.linking import LinkResult, link_round
+from napari_elephant.core.linking import LinkResult, link_round, wants_flow
 from napari_elephant.core.params import FlowParams, TrainingParams
 from napari_elephant.core.training.progress import Progress, StopFlag
 from napari_elephant.core.workspace import Workspace
@@ -34,10 +34,13 @@ class LoopSettings:
     ``steps``/``flow_epochs``: training length (None: the workspace's);
     ``flow``: train the flow model on the accepted links (once there are at
     least ``min_flow_links``) and link along it; ``link_method``: nn, flow or
-    global (None: the workspace's); ``seed``: seeds both trainings.
+    global (None: the workspace's); ``seed``: seeds both trainings;
+    ``start``: what detection training starts from (current, scratch or
+    pretrained; see ``detection.engine.load_model``).
     """
 
     steps: int | None = None
+    start: Start = "current"
     seed: int | None = None
     link_method: str | None = None
     flow: bool = False
@@ -112,7 +115,7 @@ def train_flow_if_ready(
 def link_method(ws: Workspace, settings: LoopSettings) -> tuple[str, bool]:
     """(method, along the flow model?): flow needs a trained model, else nearest neighbour."""
     method = settings.link_method or ws.params.linking.method
-    along_flow = has_flow_model(ws) and (settings.flow or method == "flow")
+    along_flow = has_flow_model(ws) and (settings.flow or wants_flow(method, ws.params.linking))
     if method == "flow" and not along_flow:
         method = "nn"
     return method, along_flow
@@ -137,7 +140,8 @@ def run_pass(
     settings = settings or LoopSettings()
     seconds: dict[str, float] = {}
     training = training_params(ws, settings)
-    trained = yield from _timed(train_round(ws, device, training, stop=stop), seconds, "train")
+    detect = train_round(ws, device, training, start=settings.start, stop=stop)
+    trained = yield from _timed(detect, seconds, "train")
     if _stopped(stop):
         return PassOutcome(trained.steps, MergeResult(), 0, None, seconds, stopped=True)
     predicted = yield from _timed(predict_all(ws, device, stop=stop), seconds, "predict")

@@ -145,6 +145,12 @@ class LinkingParams(_Params):
         description="nn: nearest neighbour; flow: with the flow model; global: "
         "frame-pair assignment.",
     )
+    along_flow: bool = Field(
+        False,
+        title="Along the flow model",
+        description="Estimate where each nucleus was at t−1 with the trained flow model "
+        "before linking, whatever the method (method flow is nn with this on).",
+    )
     d_search: float = Field(5.0, gt=0, title="Search distance (µm)")
     n_max: int = Field(3, ge=1, title="Neighbours tried per nucleus")
     d_disp: float = Field(1.0, ge=0, title="Division displacement threshold (µm)")

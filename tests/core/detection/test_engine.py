@@ -80,11 +80,11 @@ def test_training_resumes_from_the_saved_model(trained):
 def test_prior_phase_runs_on_a_fresh_network_only_when_asked(trained):
     tasks = []
     few = FAST.model_copy(update={"steps": 2, "prior": TrainingParams().prior})
-    drain(engine.train_round(trained, CPU, few, [0], from_scratch=True), tasks.append)
+    drain(engine.train_round(trained, CPU, few, [0], start="scratch"), tasks.append)
     assert [r.task for r in tasks] == ["training"] * 2  # the default: no prior phase
     tasks.clear()
     with_prior = few.model_copy(update={"prior": True})
-    drain(engine.train_round(trained, CPU, with_prior, [0], from_scratch=True), tasks.append)
+    drain(engine.train_round(trained, CPU, with_prior, [0], start="scratch"), tasks.append)
     assert [r.task for r in tasks].count("prior training") == 9 and len(tasks) == 11
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from napari_elephant.core.detection.labels import annotations_from_nuclei
 from napari_elephant.core.detection.model import DetectionUNet, UNetConfig, default_config
 from napari_elephant.core.detection.peaks import detect_nuclei
 from napari_elephant.core.detection.postprocess import Ellipsoid
+from napari_elephant.core.detection.pretrained import require_pretrained
 from napari_elephant.core.detection.tiling import predict_tiled
 from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_annotation
 from napari_elephant.core.detection.train import train_detection as _train
@@ -39,6 +41,8 @@ from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace
 
 KIND = "detection"
+Start = Literal["current", "scratch", "pretrained"]
+STARTS: tuple[Start, ...] = ("current", "scratch", "pretrained")
 
 
 def detection_dir(ws: Workspace) -> Path:
@@ -46,14 +50,23 @@ def detection_dir(ws: Workspace) -> Path:
 
 
 def load_model(
-    ws: Workspace, device: torch.device, from_scratch: bool = False
+    ws: Workspace, device: torch.device, start: Start = "current"
 ) -> tuple[DetectionUNet, dict | None, bool]:
-    """The workspace's network (or a fresh default one): (model, optimizer state, fresh?)."""
+    """The network a round starts from: (model, optimizer state, fresh?).
+
+    ``current``: the workspace's model (a fresh default network while it has
+    none); ``scratch``: a fresh default network; ``pretrained``: the model
+    shipped with the package (without optimizer state: a new Adam adapts it).
+    """
+    if start not in STARTS:
+        raise InvalidInputError(f"unknown start {start!r} (one of {', '.join(STARTS)})")
     folder = detection_dir(ws)
-    if from_scratch or not has_checkpoint(folder):
+    if start == "pretrained":
+        folder = require_pretrained()
+    elif start == "scratch" or not has_checkpoint(folder):
         model = DetectionUNet(default_config(ws.voxel_size)).to(device)
         return model, None, True
-    loaded = load_checkpoint(folder, device, expected_kind=KIND)
+    loaded = load_checkpoint(folder, device, expected_kind=KIND, with_optimizer=start == "current")
     model = DetectionUNet(UNetConfig.from_dict(loaded.config))
     load_weights(model, loaded.model_state, folder)
     return model.to(device), loaded.optimizer_state, False
@@ -95,10 +108,11 @@ def train_round(
     device: torch.device,
     training: TrainingParams | None = None,
     timepoints: Sequence[int] | None = None,
-    from_scratch: bool = False,
+    start: Start = "current",
     stop: StopFlag | None = None,
 ) -> Generator[Progress, None, TrainOutcome]:
-    """One training round; the checkpoint is saved at the end, also when stopped."""
+    """One training round from ``start`` (see :func:`load_model`); the checkpoint is
+    saved in the workspace at the end, also when stopped."""
     params = training or ws.params.training
     source = ws.open_image()
     if timepoints is None:
@@ -106,7 +120,7 @@ def train_round(
     items = collect_annotations(ws, source, timepoints)
     if params.seed is not None:  # a seeded round is repeatable: weights and crops
         torch.manual_seed(params.seed)
-    model, optimizer_state, fresh = load_model(ws, device, from_scratch)
+    model, optimizer_state, fresh = load_model(ws, device, start)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)

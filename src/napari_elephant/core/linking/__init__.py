@@ -14,6 +14,7 @@ from napari_elephant.core.linking.apply import (
     interpolate,
     link_round,
     plan_links,
+    wants_flow,
 )
 from napari_elephant.core.linking.estimator import PositionEstimator, identity_estimator
 from napari_elephant.core.linking.global_ import global_link
@@ -32,4 +33,5 @@ __all__ = [
     "link_round",
     "nn_link",
     "plan_links",
+    "wants_flow",
 ]

@@ -81,6 +81,11 @@ class LinkResult:
         return text + (" (stopped)" if self.stopped else "")
 
 
+def wants_flow(method: str, params: LinkingParams) -> bool:
+    """Whether a run links along the flow model's position estimates."""
+    return method == "flow" or params.along_flow
+
+
 def default_timepoints(graph: TrackingGraph) -> list[int]:
     """Every timepoint from the first to the last that holds a nucleus."""
     ts = graph.timepoints()
