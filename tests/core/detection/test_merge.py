@@ -103,3 +103,18 @@ def test_merge_result_adds_up_and_reads_well():
     total = MergeResult(1, 2, 3, (7,)) + MergeResult(1, 1, 0, (8,))
     assert total == MergeResult(2, 3, 3, (7, 8))
     assert str(total).startswith("3 nuclei predicted")
+
+
+def test_a_prediction_overlapping_a_human_nucleus_is_its_twin():
+    g = TrackingGraph()
+    g.add_nucleus(0, (10, 10, 10), radius=3.5)  # clicked a little off the nucleus' centre
+    g.add_nucleus(0, (10, 40, 10), radius=1.0, status="rejected")
+    found = [
+        ell(10, 10, 12.8, r=3.0),  # 2.8 µm off (> d_sup), inside the accepted ellipsoid
+        ell(10, 40, 12.5, r=3.0),  # holds the small rejected nucleus' centre
+        ell(10, 10, 17.0, r=3.0),  # a neighbour 7 µm away: a nucleus of its own
+    ]
+    result = merge_predictions(g, 0, found, d_sup=2.0)
+    assert (result.added, result.suppressed) == (1, 2)
+    (new,) = [n for n in g.nuclei_at(0) if n.status == Status.PREDICTED]
+    assert new.center == (10.0, 10.0, 17.0)
