@@ -89,9 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     loop.add_argument("--flow-epochs", type=int, default=3, help="flow epochs per round")
     loop.add_argument("--train-seed", type=int, default=0, help="seeds the trainings")
     loop.add_argument(
-        "--pretrained",
-        action="store_true",
-        help="the first detection round starts from the shipped pretrained model",
+        "--start",
+        choices=("current", "scratch", "pretrained"),
+        default="current",
+        help="what the first detection round starts from (current: the workspace's "
+        "initial_model, the pretrained model by default; scratch: a new network)",
     )
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: every core)")
     ap.add_argument("--time-budget", type=float, default=28.0, help="minutes; stops early")
@@ -211,7 +213,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             tps = proofread(oracle, ws, args, visits, min(args.touches_per_round, room))
             print(f"round {r}: proofread timepoints {tps}", flush=True)
         steps = args.steps if r == 0 else args.round_steps
-        begin = "pretrained" if args.pretrained and r == 0 else "current"
+        begin = args.start if r == 0 else "current"
         outcome = drain(run_pass(ws, device, replace(settings, steps=steps, start=begin), stop))
         secs = {k: round(v) for k, v in outcome.seconds.items()}
         point = score(ws, truth, oracle, {"round": r, "seconds": time.perf_counter() - t0})
@@ -237,7 +239,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "seconds": time.perf_counter() - start,
         "device": str(device),
         "input": what,
-        "start": "pretrained" if args.pretrained else "scratch",
+        "start": args.start,
         "curve": curve,
     }
 

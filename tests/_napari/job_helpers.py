@@ -10,7 +10,6 @@ import numpy as np
 from napari_elephant._napari.jobs import Work, guarded
 from napari_elephant._napari.session import SessionEvents
 from napari_elephant.core.detection.postprocess import Ellipsoid
-from napari_elephant.core.graph import sphere_cov
 from napari_elephant.core.training.progress import Progress
 from napari_elephant.core.workspace import Workspace
 
@@ -76,7 +75,7 @@ class BareSession:
 
 def ellipsoid(center: tuple[float, float, float], radius: float = 2.5) -> Ellipsoid:
     volume = 4 / 3 * np.pi * radius**3
-    return Ellipsoid(np.asarray(center, float), sphere_cov(radius), 1.0, volume)
+    return Ellipsoid(np.asarray(center, float), np.eye(3) * radius**2, 1.0, volume)
 
 
 def prediction(t: int, step: int, total: int, centers: list[tuple[float, float, float]]):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_elephant._napari.navigation import (
+    camera,
     current_t,
     first,
     is_division,
@@ -57,7 +58,7 @@ def tracks(make_napari_viewer, tmp_path):
 
 
 def _centred_on(viewer, center) -> bool:
-    return np.allclose(viewer.camera.center[-2:], center[-2:]) and np.isclose(
+    return np.allclose(camera(viewer).center[-2:], center[-2:]) and np.isclose(
         viewer.dims.point[1], center[0]
     )
 
@@ -89,7 +90,7 @@ def test_family_keys_and_w_jump_to_the_relative(tracks) -> None:
     assert session.selection.current == 2 and current_t(viewer) == 1
     press(viewer, "Down")
     assert session.selection.current == 3 and current_t(viewer) == 2
-    viewer.camera.center = (0.0, 0.0)
+    camera(viewer).center = (0.0, 0.0)
     viewer.dims.set_point(1, 0.0)
     press(viewer, "W")
     assert _centred_on(viewer, (Z, 5.0, 5.0))

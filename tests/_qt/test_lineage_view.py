@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
+from napari_elephant._napari.navigation import camera
 from napari_elephant._napari.session import session_for
 from napari_elephant._qt.lineage_view import RELAYOUT_DELAY_MS, LineageView
 from napari_elephant.core.graph import Status
@@ -46,7 +47,7 @@ def test_click_on_a_node_selects_it_and_moves_the_viewer(view, qtbot) -> None:
     assert view.selection.current == 5 and view.selection.ids == {5}
     assert viewer.dims.point[0] == 3
     assert abs(viewer.dims.point[1] - 10.0) <= 1.0  # z snaps to the 2 µm plane
-    assert np.allclose(viewer.camera.center[-2:], (6.0, 8.0))
+    assert np.allclose(camera(viewer).center[-2:], (6.0, 8.0))
     assert "nucleus 5" in view.info.text()
 
 

@@ -67,8 +67,16 @@ def centre_on(viewer: napari.Viewer, t: int, center: Any) -> None:
     shown = list(viewer.dims.order[-viewer.dims.ndisplay :])
     hidden = [a for a in world if a not in shown]
     viewer.dims.set_point(hidden, [world[a] for a in hidden])
-    camera = list(viewer.camera.center)[-len(shown) :]
-    viewer.camera.center = tuple(world.get(a, c) for a, c in zip(shown, camera, strict=True))
+    cam = camera(viewer)
+    current = list(cam.center)[-len(shown) :]
+    cam.center = tuple(world.get(a, c) for a, c in zip(shown, current, strict=True))
+
+
+def camera(viewer: napari.Viewer) -> Any:
+    """The viewer's camera: ``viewer.scene.camera`` since napari 0.9 (``viewer.camera``,
+    deprecated there, before)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
 
 
 # -------------------------------------------------------------- the graph

@@ -24,6 +24,7 @@ from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from vispy import scene
 
 from napari_elephant._napari.layers import STATUS_COLORS
+from napari_elephant._napari.navigation import centre_on
 from napari_elephant._napari.session import session_for
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.lineage_layout import (
@@ -57,21 +58,8 @@ _STEP_KEYS = {"Up": "parent", "Down": "child", "Left": "left", "Right": "right"}
 
 
 def jump_viewer(viewer: napari.Viewer, t: int, center: tuple[float, float, float]) -> None:
-    """Move the viewer to a nucleus: slice through it, centre the camera on it.
-
-    World coordinates are (t, z, y, x) in µm on the last four axes, whatever
-    the orientation the user picked: hidden axes get the point, displayed
-    axes the camera centre.
-    """
-    n = viewer.dims.ndim
-    if n < 4:
-        return
-    world = dict(zip(range(n - 4, n), (float(t), *map(float, center)), strict=True))
-    shown = list(viewer.dims.order[-viewer.dims.ndisplay :])
-    hidden = [a for a in world if a not in shown]
-    viewer.dims.set_point(hidden, [world[a] for a in hidden])
-    current = list(viewer.camera.center)[-len(shown) :]
-    viewer.camera.center = tuple(world.get(a, c) for a, c in zip(shown, current, strict=True))
+    """Move the viewer to a nucleus (the same move as the navigation keys make)."""
+    centre_on(viewer, t, center)
 
 
 class LineageCanvas:

@@ -134,6 +134,13 @@ class TrainingParams(_Params):
         "swapped the centre and periphery classes (docs/detection.md).",
     )
     seed: int | None = Field(None, title="Random seed (None: fresh each run)")
+    initial_model: Literal["pretrained", "scratch"] = Field(
+        "pretrained",
+        title="First round starts from",
+        description="What the first detection round of a workspace starts from: the generic "
+        "pretrained model shipped with napari-elephant (trained on synthetic movies; "
+        "docs/detection.md compares the two) or a new network.",
+    )
 
 
 class LinkingParams(_Params):

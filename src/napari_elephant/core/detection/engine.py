@@ -54,13 +54,16 @@ def load_model(
 ) -> tuple[DetectionUNet, dict | None, bool]:
     """The network a round starts from: (model, optimizer state, fresh?).
 
-    ``current``: the workspace's model (a fresh default network while it has
-    none); ``scratch``: a fresh default network; ``pretrained``: the model
-    shipped with the package (without optimizer state: a new Adam adapts it).
+    ``current``: the workspace's model (while it has none, what
+    ``training.initial_model`` names); ``scratch``: a fresh default network;
+    ``pretrained``: the model shipped with the package (without optimizer
+    state: a new Adam adapts it).
     """
     if start not in STARTS:
         raise InvalidInputError(f"unknown start {start!r} (one of {', '.join(STARTS)})")
     folder = detection_dir(ws)
+    if start == "current" and not has_checkpoint(folder):
+        start = ws.params.training.initial_model
     if start == "pretrained":
         folder = require_pretrained()
     elif start == "scratch" or not has_checkpoint(folder):
