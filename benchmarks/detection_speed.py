@@ -54,7 +54,8 @@ from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import normalize, write_ome_zarr
 from napari_elephant.core.metrics import detection_scores
 from napari_elephant.core.params import DetectionParams, TrainingParams
-from napari_elephant.core.synthetic import SyntheticMovie, generate, resolve_preset
+from napari_elephant.core.synthetic import SyntheticMovie, generate
+from napari_elephant.core.synthetic_presets import resolve_preset
 from napari_elephant.core.training.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from napari_elephant.core.training.device import (
     available_cores,

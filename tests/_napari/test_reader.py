@@ -18,7 +18,7 @@ from napari_elephant._napari.reader import (
 )
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.io.csv_io import write_csv
-from napari_elephant.core.io.geff_io import write_geff
+from napari_elephant.core.io.geff_write import write_geff
 from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import (
     VOXEL,

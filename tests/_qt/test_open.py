@@ -12,7 +12,8 @@ from napari_elephant._napari import sample_data, session
 from napari_elephant._napari.layers import GRAPH_KEY, WORKSPACE_KEY
 from napari_elephant._napari.session import session_for
 from napari_elephant.core.io.csv_io import write_csv
-from napari_elephant.core.io.geff_io import read_geff, write_geff
+from napari_elephant.core.io.geff_io import read_geff
+from napari_elephant.core.io.geff_write import write_geff
 from tests._napari.helpers import (
     VOXEL,
     division_graph,

@@ -20,8 +20,8 @@ from napari_elephant.core.io.geff_io import (
     DEFAULT_RADIUS_UM,
     is_geff,
     read_geff,
-    write_geff,
 )
+from napari_elephant.core.io.geff_write import write_geff
 
 
 def snapshot(g: TrackingGraph) -> tuple:

@@ -9,14 +9,13 @@ from scipy.spatial import cKDTree
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Origin, Status
 from napari_elephant.core.synthetic import (
-    PRESETS,
     SyntheticMovie,
-    SyntheticPreset,
     generate,
     ground_truth,
     ground_truth_counts,
     motion_stats,
 )
+from napari_elephant.core.synthetic_presets import PRESETS, SyntheticPreset
 from napari_elephant.core.synthetic_render import FrameTruth, render_signal
 from napari_elephant.core.units import VoxelSize
 

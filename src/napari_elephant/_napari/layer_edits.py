@@ -6,7 +6,7 @@ current timepoint with the default radius.  Each gesture is one undo step,
 and the layers are then redrawn from the graph (one source of truth).
 
 The session's own redraws of the layer are silent on ``layer.events.data``
-(see ``layer_sync.quietly``), so every data event seen here is the user's.
+(see ``layer_writes.quietly``), so every data event seen here is the user's.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ the ellipses cut by the current plane, the Tracks layer a window of
 timepoints: a time step swaps the first two and moves the window every
 ``TRACK_SLACK`` steps.  Graph events mark the timepoints they touch; the end
 of each action (``changed``) redraws only what is stale, so an edit at
-another timepoint costs nothing here.
+another timepoint costs nothing here.  How the layers are written (one repaint
+per swap, napari's quirks) is :mod:`~.layer_writes`.
 
 3D view: the nuclei layer draws the timepoint's nuclei as spheres of equal
 volume (napari Points in 3D) and the outlines are emptied.  Measured with
@@ -25,13 +26,14 @@ queued for the GUI thread.  The queue is drained by
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psygnal
 
 from napari_elephant._napari import outlines
+from napari_elephant._napari.layer_writes import fill_tracks, quietly, set_vectors
 from napari_elephant._napari.layers import (
     SELECTED_COLOR,
     NucleiArrays,
@@ -47,7 +49,6 @@ from napari_elephant._napari.layers import (
 from napari_elephant._napari.tracks import (
     TAIL_LENGTH,
     TRACK_SLACK,
-    TracksData,
     track_window,
     tracks_data,
     window_covers,
@@ -214,7 +215,7 @@ class LayerSync:
         self._plane = plane
         if plane is None or self.frame is None or len(self.frame) == 0:
             self.cuts = None
-            _set_vectors(layer, np.zeros((0, 2, 4)), np.zeros((0, 4)))
+            set_vectors(layer, np.zeros((0, 2, 4)), np.zeros((0, 4)))
             return
         self.cuts = outlines.cross_sections(self.frame.centers, self.frame.covs, *plane[1:])
         self._paint_outlines(layer)
@@ -224,7 +225,7 @@ class LayerSync:
         vectors = outlines.outline_vectors(cuts, self.t, self.voxel)
         colors = status_colors(self.frame.status[cuts.index])
         colors[self._selected_rows()[cuts.index]] = SELECTED_COLOR
-        _set_vectors(layer, vectors, np.repeat(colors, outlines.SEGMENTS, axis=0))
+        set_vectors(layer, vectors, np.repeat(colors, outlines.SEGMENTS, axis=0))
 
     def nucleus_at(self, position: np.ndarray) -> int | None:
         """Id of the nucleus whose outline holds a world position (t, z, y, x µm)."""
@@ -257,14 +258,7 @@ class LayerSync:
         if layer is None:
             self.session.add_tracks_layer(self.window)
             return
-        if len(trk) == 0:  # nothing linked in the window: one invisible vertex
-            trk = _placeholder_tracks(self.window)
-        with quietly(layer):
-            layer.data = trk.data
-            layer.graph = trk.graph
-            layer.features = trk.features
-        layer.events.rebuild_tracks()
-        layer.events.rebuild_graph()
+        fill_tracks(layer, trk, self.window)
 
     # -------------------------------------------------------- selection
     def _on_selection(self, ids: frozenset[int], current: int | None) -> None:
@@ -354,36 +348,6 @@ class LayerSync:
         return summarize_tallies(self._tallies, self.current_t())
 
 
-@contextmanager
-def quietly(layer: Any, thumbnail: bool = True) -> Iterator[None]:
-    """Set many properties of a layer, then slice and repaint it once.
-
-    Each napari setter re-slices and repaints (7 repaints per time step
-    measured on the nuclei layer), and napari 0.9.2 repaints a Vectors layer
-    on its data event with the previous slice's indices, which fails when it
-    shrinks.  The swaps are silent on ``layer.events.data``, so a data event
-    on the nuclei layer is always a user's edit.
-    """
-    with ExitStack() as stack:
-        stack.enter_context(layer._block_refresh())
-        stack.enter_context(layer.events.blocker_all())
-        for name in ("_face", "_border", "_edge"):
-            manager = getattr(layer, name, None)
-            if manager is not None:
-                stack.enter_context(manager.events.blocker_all())
-        yield
-    layer.refresh(thumbnail=thumbnail)
-
-
-def _set_vectors(layer: Any, vectors: np.ndarray, colors: np.ndarray) -> None:
-    """Outlines and their colours; no thumbnail (napari 0.9.2 spends ~90 ms on
-    it for a few hundred outlines)."""
-    with quietly(layer, thumbnail=False):
-        layer.data = vectors
-        if len(vectors):
-            layer.edge_color = colors
-
-
 def _has_links(graph: Any) -> bool:
     """Any link at all (stops at the first; networkx counts edges in O(n))."""
     return any(graph.nx_graph._succ.values())
@@ -391,11 +355,3 @@ def _has_links(graph: Any) -> bool:
 
 def _empty(graph: Any) -> NucleiArrays:
     return nuclei_arrays(graph, ids=np.zeros(0, np.int64))
-
-
-def _placeholder_tracks(window: tuple[int, int]) -> TracksData:
-    """A one-vertex track (draws nothing) for a window without links: napari has no
-    empty Tracks layer."""
-    data = np.array([[1.0, max(window[0], 0), 0.0, 0.0, 0.0]])
-    features = {"node_id": np.array([-1]), "status": np.array(["predicted"], dtype=object)}
-    return TracksData(data, {}, features)

@@ -18,7 +18,8 @@ from napari_elephant._napari.layers import GRAPH_KEY
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Link, TrackingGraph, make_nucleus
 from napari_elephant.core.io.csv_io import write_csv
-from napari_elephant.core.io.geff_io import DEFAULT_RADIUS_UM, is_geff, write_geff
+from napari_elephant.core.io.geff_io import DEFAULT_RADIUS_UM, is_geff
+from napari_elephant.core.io.geff_write import write_geff
 
 LayerData = tuple[Any, dict[str, Any], str]
 

@@ -15,7 +15,7 @@ from napari_elephant.core.io.formats import GRAPH_FORMATS
 
 # ----------------------------------------------------------------- sample
 def _sample_args(p: argparse.ArgumentParser) -> None:
-    from napari_elephant.core.synthetic import PRESETS
+    from napari_elephant.core.synthetic_presets import PRESETS
 
     p.add_argument("out_dir", type=Path, help="folder to write into (created)")
     p.add_argument("--preset", default="default", choices=sorted(PRESETS))

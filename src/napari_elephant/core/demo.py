@@ -24,7 +24,8 @@ from napari_elephant.core.io.geff_io import read_geff
 from napari_elephant.core.loop import LoopSettings, PassOutcome, run_pass
 from napari_elephant.core.metrics import Evaluation, evaluate
 from napari_elephant.core.sample import write_sample
-from napari_elephant.core.synthetic import SyntheticMovie, resolve_preset
+from napari_elephant.core.synthetic import SyntheticMovie
+from napari_elephant.core.synthetic_presets import resolve_preset
 from napari_elephant.core.training.progress import Progress, StopFlag
 from napari_elephant.core.workspace import Workspace, is_workspace
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from napari_elephant.core.io.csv_io import write_csv
-from napari_elephant.core.io.geff_io import write_geff
+from napari_elephant.core.io.geff_write import write_geff
 from napari_elephant.core.io.image import write_ome_zarr
 from napari_elephant.core.synthetic import SyntheticMovie, generate
 

@@ -26,7 +26,7 @@ UINT16_MAX = 65535
 
 @dataclass(frozen=True)
 class Optics:
-    """How a frame is imaged (see :class:`~.synthetic.SyntheticPreset` for meanings)."""
+    """How a frame is imaged (see :class:`~.synthetic_presets.SyntheticPreset` for meanings)."""
 
     voxel_size: VoxelSize
     edge_width: float

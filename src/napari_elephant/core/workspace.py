@@ -30,7 +30,8 @@ from pydantic import ValidationError
 import napari_elephant
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
-from napari_elephant.core.io.geff_io import read_geff, write_geff
+from napari_elephant.core.io.geff_io import read_geff
+from napari_elephant.core.io.geff_write import write_geff
 from napari_elephant.core.io.image import ImageSource, open_image
 from napari_elephant.core.params import ParameterSets
 from napari_elephant.core.units import VoxelSize

@@ -10,7 +10,8 @@ import pytest
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Origin, Status, TrackingGraph
-from napari_elephant.core.io.trackmate import SPOT_FEATURES, read_trackmate, write_trackmate
+from napari_elephant.core.io.trackmate import read_trackmate
+from napari_elephant.core.io.trackmate_write import SPOT_FEATURES, write_trackmate
 from napari_elephant.core.synthetic import generate
 from napari_elephant.core.units import VoxelSize
 

@@ -122,8 +122,8 @@ def write_graph(
     per-frame records of the CTC export.
     """
     from napari_elephant.core.io.csv_io import write_csv
-    from napari_elephant.core.io.geff_io import write_geff
-    from napari_elephant.core.io.trackmate import write_trackmate
+    from napari_elephant.core.io.geff_write import write_geff
+    from napari_elephant.core.io.trackmate_write import write_trackmate
 
     path, fmt = Path(path), check_format(fmt)
     if path.exists() and not overwrite:

@@ -36,16 +36,8 @@ import numpy as np
 import zarr
 
 from napari_elephant.core.errors import ElephantError, InvalidInputError
-from napari_elephant.core.io.image_formats import (
-    RawImage,
-    is_bdv_h5,
-    is_bdv_xml,
-    read_bdv_xml,
-    read_hdf5,
-    read_tiff,
-    read_zarr,
-    zarr_attrs,
-)
+from napari_elephant.core.io.image_formats import RawImage, read_tiff, read_zarr, zarr_attrs
+from napari_elephant.core.io.image_hdf5 import is_bdv_h5, is_bdv_xml, read_bdv_xml, read_hdf5
 from napari_elephant.core.units import VoxelSize
 
 FORMATS = ("zarr", "ome-zarr", "hdf5", "bdv", "tiff")
