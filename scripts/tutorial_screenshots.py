@@ -255,9 +255,13 @@ def proofread_with_picture(viewer: Any, tools: Any, truth: Any, out: Path) -> in
 
 
 # ------------------------------------------------------------ 5. linking
+SEARCH_UM = 7.0  # the sample's daughters land up to ~7 µm from their mother
 def link(dock: Any, method: str) -> str:
     show_tab(dock, "Linking")
-    dock.linking_panel.linking_form.widget("method").setCurrentText(method)
+    form = dock.linking_panel.linking_form
+    form.widget("method").setCurrentText(method)
+    form.widget("d_search").setText(str(SEARCH_UM))
+    form.widget("d_search").editingFinished.emit()
     dock.linking_panel.link_button.click()
     wait_for_jobs(dock.jobs.runner)
     return last_line(dock.jobs.runner)
