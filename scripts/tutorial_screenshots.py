@@ -256,6 +256,8 @@ def proofread_with_picture(viewer: Any, tools: Any, truth: Any, out: Path) -> in
 
 # ------------------------------------------------------------ 5. linking
 SEARCH_UM = 7.0  # the sample's daughters land up to ~7 µm from their mother
+
+
 def link(dock: Any, method: str) -> str:
     show_tab(dock, "Linking")
     form = dock.linking_panel.linking_form
