@@ -16,7 +16,9 @@ def run(*cmd: str) -> subprocess.CompletedProcess:
 
 def test_ruff_is_clean():
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or "ruff"
-    out = run(ruff, "check", "src", "tests", "benchmarks")
+    out = run(ruff, "check", "src", "tests", "benchmarks", "scripts")
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = run(ruff, "format", "--check", "src", "tests", "benchmarks", "scripts")
     assert out.returncode == 0, out.stdout + out.stderr
 
 
