@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     loop = ap.add_argument_group("the loop")
     loop.add_argument("--steps", type=int, help="detection steps, first round (workspace's)")
     loop.add_argument("--round-steps", type=int, default=50, help="steps of later rounds")
+    loop.add_argument(
+        "--round-lr", type=float, help="learning rate of later rounds (default: the workspace's)"
+    )
     loop.add_argument("--link-method", choices=("nn", "global"), default="nn")
     loop.add_argument("--t-max", type=int, help="gap interpolation, timepoints (workspace's)")
     loop.add_argument("--no-flow", action="store_true", help="never train the flow model")
@@ -214,6 +217,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             print(f"round {r}: proofread timepoints {tps}", flush=True)
         steps = args.steps if r == 0 else args.round_steps
         begin = args.start if r == 0 else "current"
+        if r == 1 and args.round_lr is not None:
+            ws.params.training.learning_rate = args.round_lr
         outcome = drain(run_pass(ws, device, replace(settings, steps=steps, start=begin), stop))
         secs = {k: round(v) for k, v in outcome.seconds.items()}
         point = score(ws, truth, oracle, {"round": r, "seconds": time.perf_counter() - t0})

@@ -70,6 +70,15 @@ class DetectionParams(_Params):
         title="Minimum radius (µm)",
         description="Predicted nuclei with a smaller radius are dropped.",
     )
+    min_radius_fraction: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        title="Minimum radius (× nucleus radius)",
+        description="Predicted nuclei smaller than this fraction of the typical nucleus "
+        "radius are dropped too: after a few rounds a network can mark small noise blobs "
+        "far from any nucleus (0: off).",
+    )
     r_max: float = Field(
         8.0,
         gt=0,

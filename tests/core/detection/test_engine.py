@@ -135,3 +135,17 @@ def test_distributed_prediction_matches_in_process(trained):
         a = np.array(sorted(tuple(e.center) for e in local[t]))
         b = np.array(sorted(tuple(e.center) for e in spread[t]))
         np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_prediction_params_resolve_the_radius_and_the_smallest_nucleus(ws):
+    radius = float(np.median([n.radius for n in ws.graph.nuclei()]))
+    params = engine.prediction_params(ws)
+    assert params.nucleus_radius == pytest.approx(radius)
+    assert params.r_min == pytest.approx(0.5 * radius)  # above the absolute 1 µm
+    ws.params.detection.nucleus_radius = 1.5
+    ws.params.detection.min_radius_fraction = 0.0
+    params = engine.prediction_params(ws)
+    assert (params.nucleus_radius, params.r_min) == (1.5, 1.0)
+    ws.graph.set_status(ws.graph.ids_at(0), "predicted")
+    ws.params.detection.nucleus_radius = "auto"
+    assert engine.prediction_params(ws).nucleus_radius == ws.params.detection.default_radius

@@ -149,14 +149,17 @@ def train_round(
 
 
 def prediction_params(ws: Workspace) -> DetectionParams:
-    """The workspace's detection settings with an ``auto`` nucleus radius resolved:
-    the median radius of its accepted nuclei (the default radius while there are none)."""
+    """The workspace's detection settings as prediction applies them: an ``auto``
+    nucleus radius resolved to the median radius of its accepted nuclei (the
+    default radius while there are none), and ``r_min`` raised to
+    ``min_radius_fraction`` of that radius."""
     det = ws.params.detection
-    if det.nucleus_radius != "auto":
-        return det
-    radii = [n.radius for n in ws.graph.nuclei() if n.status == Status.ACCEPTED]
-    radius = float(np.median(radii)) if radii else det.default_radius
-    return det.model_copy(update={"nucleus_radius": radius})
+    radius = det.nucleus_radius
+    if radius == "auto":
+        radii = [n.radius for n in ws.graph.nuclei() if n.status == Status.ACCEPTED]
+        radius = float(np.median(radii)) if radii else det.default_radius
+    r_min = max(det.r_min, det.min_radius_fraction * radius)
+    return det.model_copy(update={"nucleus_radius": radius, "r_min": r_min})
 
 
 def predict_volume(
