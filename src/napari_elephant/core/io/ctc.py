@@ -44,6 +44,7 @@ import tifffile
 from napari_elephant.core.detection.labels import as_voxel_size, ellipsoid_mask
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Link, Nucleus, Status, TrackingGraph
+from napari_elephant.core.io.atomic import swap_folder_into_place
 from napari_elephant.core.io.ctc_tracks import (
     TRACK_FILES,
     CtcTrack,
@@ -131,7 +132,7 @@ def export_ctc(
             elapsed = time.perf_counter() - start
             yield Progress("export CTC", t + 1, n_frames, elapsed=elapsed)
         write_track_file(tmp / "res_track.txt", segments.tracks())
-        _swap_into_place(tmp, folder)
+        swap_folder_into_place(tmp, folder)
     except OSError as exc:
         raise InvalidInputError(f"cannot write CTC folder {folder}: {exc}") from None
     finally:
@@ -169,14 +170,6 @@ def _check_target(folder: Path, overwrite: bool) -> None:
     is_ctc = any((folder / name).is_file() for name in TRACK_FILES) or frame_files(folder, "mask")
     if any(folder.iterdir()) and not is_ctc:
         raise InvalidInputError(f"{folder} exists and is not a CTC folder; refusing to replace it")
-
-
-def _swap_into_place(tmp: Path, folder: Path) -> None:
-    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-    if folder.exists():
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_mask(path: Path, mask: np.ndarray, vs: VoxelSize) -> None:

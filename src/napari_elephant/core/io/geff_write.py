@@ -28,6 +28,7 @@ from geff_spec import Axis, DisplayHint, GeffMetadata, PropMetadata
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Nucleus, TrackingGraph, six_to_cov
+from napari_elephant.core.io.atomic import swap_folder_into_place
 from napari_elephant.core.io.geff_io import (
     _SPATIAL,
     COVARIANCE_PROP,
@@ -60,19 +61,11 @@ def write_geff(
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         _write_store(graph, tmp, zarr_format)
-        _swap_into_place(tmp, path)
+        swap_folder_into_place(tmp, path)
     except OSError as e:
         raise InvalidInputError(f"cannot write GEFF {path}: {e}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _swap_into_place(tmp: Path, path: Path) -> None:
-    old = path.with_name(f".{path.name}.old-{os.getpid()}")
-    if path.exists():
-        path.rename(old)
-    tmp.rename(path)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_store(graph: TrackingGraph, store: Path, zarr_format: int) -> None:
