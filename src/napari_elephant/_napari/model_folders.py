@@ -1,7 +1,8 @@
 """The Models tab's file operations on a workspace's model folders, without Qt.
 
 A model is a checkpoint folder (``models/detection/``, ``models/flow/``).
-Reset deletes it (the next round starts from scratch); "save as" copies it
+Reset deletes it (the next round starts as a first one: from the pretrained model
+or a new network, as ``training.initial_model`` says); "save as" copies it
 anywhere; "load" checks a folder holds a checkpoint of the right kind and
 swaps it in with renames, so an interrupted load leaves the old model or the
 new one, never a mix; "use pretrained" loads the detection model shipped
