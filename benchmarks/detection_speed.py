@@ -6,7 +6,8 @@
 1. the machine; 2. per network (default and paper size): parameters, the time
 of one real training step (crop sampling + augmentation + forward/backward
 with the workspace defaults) and prediction throughput on a 16×192×192
-timepoint; 3. one interactive round as a user sees it: train from scratch on
+timepoint; 3. one interactive round as a user sees it: a first round (the
+default network from the pretrained model; the paper network from scratch) on
 10 accepted nuclei of the 'default' synthetic movie, predict t=0, merge;
 4. peak memory of predicting a 35×512×708 volume (C. elegans CE1 size) in a
 fresh process.  Targets: a round < 30 s on a CPU (default network) or < 3 s
@@ -253,8 +254,8 @@ def run_round(ws: Workspace, device: torch.device, net: str, s: Sizes) -> dict:
     params = ws.params.training.model_copy(update={"seed": 0} | s.round_training)
     torch.manual_seed(0)
     start, cpu_start = time.perf_counter(), time.process_time()
-    if net == "default":
-        outcome = drain(engine.train_round(ws, device, params, start="scratch"))
+    if net == "default":  # the workspace default: a first round from the pretrained model
+        outcome = drain(engine.train_round(ws, device, params))
     else:
         outcome = train_fresh(ws, device, params, NETWORKS[net](ws.voxel_size))
     trained = time.perf_counter()
@@ -294,7 +295,8 @@ def round_section(tmp: Path, movie: SyntheticMovie, device: torch.device, s: Siz
     print(
         f"\n== one interactive round: {N_ANNOTATED} accepted nuclei at t=0 of the 'default' "
         f"movie (seed {SEED}, {movie.image.shape[1:]}), "
-        "train from scratch + predict t=0 + merge =="
+        "first round (default: from the pretrained model; paper: from scratch) "
+        "+ predict t=0 + merge =="
     )
     checks, checkpoints = [], {}
     for net in NETWORKS if s.both_rounds else [target_net]:
