@@ -86,10 +86,7 @@ class Editor:
     # ------------------------------------------------------ targets
     @property
     def graph(self) -> TrackingGraph:
-        graph = self.session.graph
-        if graph is None:
-            raise InvalidInputError("no workspace is open; open or create one first")
-        return graph
+        return self.session.require_graph()
 
     def cursor(self) -> tuple[int, np.ndarray]:
         """(timepoint, (z, y, x) µm) under the mouse."""
@@ -133,10 +130,7 @@ class Editor:
         return self.targets()[-1]
 
     def _params(self) -> Any:
-        ws = self.session.workspace
-        if ws is None:
-            raise InvalidInputError("no workspace is open; open or create one first")
-        return ws.params.detection
+        return self.session.require_workspace().params.detection
 
     # ------------------------------------------------------- nuclei
     def add(self, t: int, center: Any, cov: Any = None, select: bool = True) -> int:

@@ -166,10 +166,7 @@ class Navigator:
 
     @property
     def graph(self) -> TrackingGraph:
-        graph = self.session.graph
-        if graph is None:
-            raise InvalidInputError("no workspace is open; open or create one first")
-        return graph
+        return self.session.require_graph()
 
     def _current(self) -> int | None:
         cur = self.session.selection.current

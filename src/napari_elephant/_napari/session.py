@@ -165,19 +165,23 @@ class ElephantSession:
 
     def save(self) -> None:
         """Write settings and graph to the workspace folder (atomically)."""
-        self._require().save()
+        self.require_workspace().save()
 
     def undo(self) -> None:
-        self._require().graph.undo()
+        self.require_workspace().graph.undo()
 
     def redo(self) -> None:
-        self._require().graph.redo()
+        self.require_workspace().graph.redo()
 
     def close(self) -> None:
         """Forget the workspace (its layers stay in the viewer, no longer refreshed)."""
         self._replace(None)
 
-    def _require(self) -> Workspace:
+    def require_graph(self) -> TrackingGraph:
+        """The open workspace's graph, or a clear error when none is open."""
+        return self.require_workspace().graph
+
+    def require_workspace(self) -> Workspace:
         if self.workspace is None:
             raise InvalidInputError("no workspace is open; open or create one first")
         return self.workspace
@@ -251,7 +255,7 @@ class ElephantSession:
 
     def add_tracks_layer(self, window: tuple[int, int] | None) -> None:
         """Add the workspace's Tracks layer (once the graph has links)."""
-        ws = self._require()
+        ws = self.require_workspace()
         new = tracks_layer_data(
             ws.graph, f"{ws.name} tracks", workspace_metadata(ws), ws.voxel_size, window
         )
