@@ -42,7 +42,7 @@ from napari_elephant.core.detection.engine import (
 )
 from napari_elephant.core.detection.merge import MergeResult, merge_predictions
 from napari_elephant.core.detection.train import TrainOutcome
-from napari_elephant.core.errors import ElephantError
+from napari_elephant.core.errors import ElephantError, InvalidInputError
 from napari_elephant.core.flow.engine import flow_estimator, train_flow_round
 from napari_elephant.core.linking.apply import LinkPlan, apply_plan, plan_links, wants_flow
 from napari_elephant.core.params import TrainingParams
@@ -247,7 +247,10 @@ class SessionJobs:
         return self.session.workspace
 
     def workspace(self) -> Workspace:
-        return self.session.require_workspace()
+        ws = self.session.workspace
+        if ws is None:
+            raise InvalidInputError("no workspace is open; open or create one first")
+        return ws
 
     def timepoints(self, spec: str | None) -> list[int] | None:
         """``"A:B"`` / ``"A"`` → timepoints; empty or None → None (all)."""
