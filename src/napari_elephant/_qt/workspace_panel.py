@@ -20,13 +20,13 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from napari_elephant._napari.layers import STATUS_ORDER
 from napari_elephant._napari.session import ElephantSession, layer_voxel_size
+from napari_elephant._qt.panel_tools import button, row
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.units import VoxelSize
 
@@ -40,20 +40,6 @@ def report_errors(fn: Callable[..., Any], *args: Any) -> Any:
     except ElephantError as exc:
         show_error(str(exc))
         return None
-
-
-def _button(text: str, slot: Callable[[], Any], tip: str = "") -> QPushButton:
-    button = QPushButton(text)
-    button.setToolTip(tip)
-    button.clicked.connect(slot)
-    return button
-
-
-def _row(*widgets: QWidget) -> QHBoxLayout:
-    row = QHBoxLayout()
-    for w in widgets:
-        row.addWidget(w)
-    return row
 
 
 class WorkspacePanel(QWidget):
@@ -77,9 +63,9 @@ class WorkspacePanel(QWidget):
         box = QGroupBox("Open workspace")
         self.open_path = QLineEdit()
         self.open_path.setPlaceholderText("path/to/project.elephant")
-        self.open_button = _button("Open", self.open_workspace, "Open the workspace at this path")
-        browse = _button("Browse…", self._browse_open)
-        QVBoxLayout(box).addLayout(_row(self.open_path, browse, self.open_button))
+        self.open_button = button("Open", self.open_workspace, "Open the workspace at this path")
+        browse = button("Browse…", self._browse_open)
+        QVBoxLayout(box).addLayout(row(self.open_path, browse, self.open_button))
         return box
 
     def _create_box(self) -> QGroupBox:
@@ -90,11 +76,11 @@ class WorkspacePanel(QWidget):
         self.layer_combo.currentTextChanged.connect(self._on_layer_choice)
         form.addRow("Image layer", self.layer_combo)
         self.voxel_spins = [self._voxel_spin() for _ in "zyx"]
-        form.addRow("Voxel z, y, x (µm)", _row(*self.voxel_spins))
+        form.addRow("Voxel z, y, x (µm)", row(*self.voxel_spins))
         self.create_path = QLineEdit()
         self.create_path.setPlaceholderText("path/to/new.elephant")
-        self.create_button = _button("Create", self.create_workspace, "Create the workspace")
-        form.addRow(_row(self.create_path, _button("Browse…", self._browse_create)))
+        self.create_button = button("Create", self.create_workspace, "Create the workspace")
+        form.addRow(row(self.create_path, button("Browse…", self._browse_create)))
         form.addRow(self.create_button)
         return box
 
@@ -122,10 +108,10 @@ class WorkspacePanel(QWidget):
         return box
 
     def _edit_row(self) -> QHBoxLayout:
-        self.save_button = _button("Save", self.save, "Save the workspace now")
-        self.undo_button = _button("Undo", self.undo, "Undo the last edit")
-        self.redo_button = _button("Redo", self.redo, "Redo the last undone edit")
-        return _row(self.save_button, self.undo_button, self.redo_button)
+        self.save_button = button("Save", self.save, "Save the workspace now")
+        self.undo_button = button("Undo", self.undo, "Undo the last edit")
+        self.redo_button = button("Redo", self.redo, "Redo the last undone edit")
+        return row(self.save_button, self.undo_button, self.redo_button)
 
     def _connect(self) -> None:
         events = self.session.events
