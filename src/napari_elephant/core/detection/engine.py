@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from napari_elephant.core.detection.labels import annotations_from_nuclei
-from napari_elephant.core.detection.model import DetectionUNet, UNetConfig, default_config
+from napari_elephant.core.detection.model import DetectionUNet, default_config
 from napari_elephant.core.detection.peaks import detect_nuclei
 from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.detection.pretrained import require_pretrained
@@ -31,9 +31,9 @@ from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.timepoints import parse_timepoints as parse_timepoints  # re-export
 from napari_elephant.core.training.checkpoint import (
+    detection_model,
     has_checkpoint,
     load_checkpoint,
-    load_weights,
     save_checkpoint,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
@@ -70,9 +70,7 @@ def load_model(
         model = DetectionUNet(default_config(ws.voxel_size)).to(device)
         return model, None, True
     loaded = load_checkpoint(folder, device, expected_kind=KIND, with_optimizer=start == "current")
-    model = DetectionUNet(UNetConfig.from_dict(loaded.config))
-    load_weights(model, loaded.model_state, folder)
-    return model.to(device), loaded.optimizer_state, False
+    return detection_model(loaded, folder).to(device), loaded.optimizer_state, False
 
 
 def collect_annotations(

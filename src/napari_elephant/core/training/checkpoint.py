@@ -300,10 +300,15 @@ def build_model_from_checkpoint(
     """The detection network saved in ``folder``, on ``device``, in eval mode."""
     folder = Path(folder)
     loaded = load_checkpoint(folder, device, expected_kind="detection", with_optimizer=False)
+    return detection_model(loaded, folder).to(device).eval()
+
+
+def detection_model(loaded: LoadedCheckpoint, folder: Any) -> DetectionUNet:
+    """The detection network a loaded checkpoint describes, with its weights."""
     try:
         config = UNetConfig.from_dict(loaded.config)
     except InvalidInputError as error:
         raise InvalidInputError(f"checkpoint {folder}: {error}") from None
     model = DetectionUNet(config)
     load_weights(model, loaded.model_state, folder)
-    return model.to(device).eval()
+    return model
