@@ -52,9 +52,9 @@ def test_inside_is_the_ellipsoid_quadratic_form() -> None:
 
 
 # --------------------------------------------------------------- editor
-def test_add_at_cursor_uses_the_default_radius_in_um_and_selects(tracks) -> None:
+def test_add_at_cursor_uses_the_nucleus_diameter_in_um_and_selects(tracks) -> None:
     viewer, session, p = tracks
-    session.workspace.params.detection.default_radius = 4.0
+    session.workspace.params.detection.nucleus_diameter = 8.0
     point_at(viewer, 1, 12.5, 20.0)
     nid = p.editor.add_at_cursor()
     n = session.graph.nucleus(nid)
@@ -118,12 +118,13 @@ def test_deleting_points_deletes_their_nuclei_and_links(tracks) -> None:
 def test_the_add_tool_adds_a_nucleus_at_the_clicked_place(tracks) -> None:
     viewer, session, _ = tracks
     graph = session.graph
+    typical = np.median([n.radius for n in graph.nuclei() if n.status == "accepted"])
     point_at(viewer, 2, 0, 0)
     layer = session.layers["nuclei"]
     layer.mode = "add"
     drag(layer, (2.0, Z, 14.0, 3.0), (2.0, Z, 14.0, 3.0))  # a click
     new = graph.nucleus(max(graph.nx_graph))
-    assert new.t == 2 and np.isclose(new.radius, 3.0)
+    assert new.t == 2 and np.isclose(new.radius, typical)  # the accepted nuclei's size
     np.testing.assert_allclose(new.center, (Z, 14.0, 3.0))
     assert session.selection.current == new.id
     assert len(layer.data) == len(graph.ids_at(2))

@@ -20,6 +20,7 @@ from napari_elephant._napari.keymap import (
     reserved_keys,
 )
 from napari_elephant._napari.keymap_actions import ACTIONS, NO_RUNNER
+from napari_elephant.core.detection.scale import median_lateral_radius
 from napari_elephant.core.graph import Status
 from tests._napari.helpers import copy_graph, same_graph
 from tests._napari.proofreading_helpers import (
@@ -64,11 +65,19 @@ CASES = [
     ("U", [2, 3, 4], (2, 0, 0), lambda g: g.children(2) == [] and g.has_link(1, 2)),
     ("K", [5, 8], (0, 0, 0), lambda g: g.has_link(5, 8) and g.link(5, 8).status == "accepted"),
     ("M", [8, 7], (1, 0, 0), lambda g: "division" in g.nucleus(7).tags and g.has_link(7, 8)),
-    ("A", None, (0, 12, 12), lambda g: _added(g, 0, (Z, 12, 12), 3.0)),
+    ("A", None, (0, 12, 12), lambda g: _added(g, 0, (Z, 12, 12), _typical(g))),
     ("Alt+4", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "accepted"),
     ("Alt+5", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "rejected"),
     ("Alt+0", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "predicted"),
 ]
+
+
+def _typical(g) -> float:
+    """The accepted nuclei's median lateral radius (µm) before the newest one came."""
+    newest = max(g.nx_graph)
+    return median_lateral_radius(
+        n for n in g.nuclei() if n.status == Status.ACCEPTED and n.id != newest
+    )
 
 
 def _added(g, t, center, radius) -> bool:

@@ -120,6 +120,20 @@ def test_rejected_nuclei_hidden_unless_asked() -> None:
     assert 6 not in points_data(g, t=0, show_rejected=False).features["id"]
 
 
+def test_confidence_is_a_feature_that_napari_shows_in_the_status_bar() -> None:
+    from napari.layers import Points
+
+    g = division_graph()
+    g.update_nucleus(7, confidence=0.25)
+    pts = points_data(g, t=0, show_rejected=False)  # the column stays row-aligned
+    by_id = dict(zip(pts.features["id"].tolist(), pts.features["confidence"], strict=True))
+    assert by_id[7] == 0.25 and np.isnan(by_id[1])  # NaN: no confidence (manual)
+    yx = pts.coords[:, 2:]  # one plane, so that no slicing hides a point
+    layer = Points(yx, features=pts.features, size=pts.size)
+    row = pts.features["id"].tolist().index(7)
+    assert "confidence: 0.25" in layer.get_status(yx[row], world=True)["coordinates"]
+
+
 def test_selected_points_get_a_white_thick_border() -> None:
     colors = np.array([STATUS_COLORS[Status.PREDICTED], STATUS_COLORS[Status.ACCEPTED]])
     style = point_style(colors, np.array([False, True]))

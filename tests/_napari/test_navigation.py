@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from napari_elephant._napari.navigation import (
+    by_doubt,
     camera,
     current_t,
     first,
@@ -39,6 +40,21 @@ def test_searches_find_predicted_track_ends_and_divisions() -> None:
     assert [i for i in scan(g, 0) if is_division(g, i)] == [2]
     g.update_nucleus(7, tags={"division"})
     assert is_division(g, 7)
+
+
+def test_next_unvalidated_takes_the_doubtful_first_within_a_timepoint() -> None:
+    g = track_graph()
+    g.update_nucleus(3, confidence=0.8)
+    g.update_nucleus(4, confidence=0.2)
+    g.update_nucleus(5, confidence=0.6)
+    assert by_doubt(g, 2) == [4, 3, 8]  # 8 has no confidence: last
+    assert by_doubt(g, 0) == [5, 1, 6]
+    predicted = lambda i: is_predicted(g, i)  # noqa: E731
+    assert first(g, 1, None, predicted, by_doubt) == 4  # time order across timepoints
+    g.set_status([4], "accepted")  # N, then 4: the accepted one keeps its place
+    assert first(g, 2, 4, predicted, by_doubt) == 3
+    assert first(g, 2, 3, predicted, by_doubt) == 8
+    assert list(scan(g, 2, after=3, order=by_doubt)) == [8, 5, 1, 6, 2, 7, 4, 3]
 
 
 def test_relatives_follow_the_track_through_time() -> None:
@@ -110,3 +126,18 @@ def test_next_keys_visit_predicted_nuclei_track_ends_and_divisions(tracks) -> No
     assert session.selection.current == 2
     press(viewer, "F")  # the only division: stays, with a message
     assert session.selection.current == 2
+
+
+def test_n_visits_the_doubtful_first_and_the_layer_shows_confidence(tracks) -> None:
+    viewer, session, _ = tracks
+    graph = session.require_graph()
+    graph.update_nucleus(3, confidence=0.8)
+    graph.update_nucleus(4, confidence=0.2)
+    seen = []
+    for _ in range(4):
+        press(viewer, "N")
+        seen.append(session.selection.current)
+    assert seen == [5, 4, 3, 8]
+    features = session.layers["nuclei"].features
+    by_id = dict(zip(features["id"].tolist(), features["confidence"].tolist(), strict=True))
+    assert by_id[4] == 0.2 and by_id[3] == 0.8 and np.isnan(by_id[8])

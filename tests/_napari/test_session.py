@@ -257,10 +257,13 @@ def test_create_from_a_3d_layer_shows_the_workspace_movie(make_napari_viewer, tm
     viewer = make_napari_viewer()
     layer = viewer.add_image(tiny_movie().image[0], name="stack")  # (Z, Y, X)
     session = session_for(viewer)
-    session.create_workspace(tmp_path / "s.elephant", layer, VoxelSize(2, 0.5, 0.5))
+    with pytest.raises(InvalidInputError, match=r"2D movie \(TYX\) or one 3D stack \(ZYX\)"):
+        session.create_workspace(tmp_path / "s.elephant", layer, VoxelSize(2, 0.5, 0.5))
+    session.create_workspace(tmp_path / "s.elephant", layer, VoxelSize(2, 0.5, 0.5), axes="zyx")
     image = session.layers["image"]
     assert image is not layer and image.data.shape == (1, 8, 48, 48)
     assert tuple(image.scale) == (1.0, 2.0, 0.5, 0.5)
+    assert layer not in viewer.layers  # replaced by the workspace's movie
 
 
 def test_create_never_overwrites_a_workspace(make_napari_viewer, tmp_path) -> None:

@@ -37,16 +37,16 @@ def test_widgets_follow_the_field_types_and_edits_reach_the_model(qtbot) -> None
 
 
 def test_a_refused_value_is_marked_and_not_kept(qtbot) -> None:
-    form = ParamForm(DetectionParams, ["nucleus_radius", "d_sup"])
+    form = ParamForm(DetectionParams, ["nucleus_diameter", "d_sup"])
     qtbot.addWidget(form)
     params = DetectionParams()
     form.set_model(params)
-    radius = form.widget("nucleus_radius")
+    radius = form.widget("nucleus_diameter")
     assert radius.text() == "auto"
     radius.setText("-2")
     radius.editingFinished.emit()
-    assert params.nucleus_radius == "auto" and "nucleus_radius" in form.errors
+    assert params.nucleus_diameter == "auto" and "nucleus_diameter" in form.errors
     assert radius.toolTip().startswith("Not kept:")
     radius.setText("3.5")
     radius.editingFinished.emit()
-    assert params.nucleus_radius == 3.5 and form.errors == {} and radius.styleSheet() == ""
+    assert params.nucleus_diameter == 3.5 and form.errors == {} and radius.styleSheet() == ""

@@ -36,7 +36,12 @@ def graph() -> TrackingGraph:
     g = TrackingGraph()
     m = g.add_nucleus(0, (1.25, 2.5, 3.1), cov=(4.0, 0.5, 0.1, 5.0, 0.2, 6.0))
     a = g.add_nucleus(
-        1, (1 / 3, 2.0, 3.0000000001), radius=2.5, status="predicted", origin="predicted"
+        1,
+        (1 / 3, 2.0, 3.0000000001),
+        radius=2.5,
+        status="predicted",
+        origin="predicted",
+        confidence=0.3125,
     )
     b = g.add_nucleus(1, (7.0, 8.0, 9.0), cov=(9.0, -1.0, 0.0, 4.0, 0.5, 2.0), status="rejected")
     c = g.add_nucleus(3, (7.5, 8.0, 9.0), radius=1.5)
@@ -56,8 +61,11 @@ def write(tmp_path, text: str, name: str = "tracks.csv"):
 def test_header_is_exactly_the_documented_columns(graph, tmp_path):
     write_csv(graph, tmp_path / "out.csv")
     lines = (tmp_path / "out.csv").read_text().splitlines()
-    assert lines[0] == "id,t,z,y,x,cov_zz,cov_zy,cov_zx,cov_yy,cov_yx,cov_xx,parent_id,status"
-    assert lines[1] == "1,0,1.25,2.5,3.1,4.0,0.5,0.1,5.0,0.2,6.0,,accepted"
+    assert lines[0] == (
+        "id,t,z,y,x,cov_zz,cov_zy,cov_zx,cov_yy,cov_yx,cov_xx,parent_id,status,confidence"
+    )
+    assert lines[1] == "1,0,1.25,2.5,3.1,4.0,0.5,0.1,5.0,0.2,6.0,,accepted,"  # no confidence
+    assert lines[2].endswith(",1,predicted,0.3125")
 
 
 def test_round_trip_is_exact(graph, tmp_path):
@@ -65,6 +73,7 @@ def test_round_trip_is_exact(graph, tmp_path):
     back = load_csv(tmp_path / "out.csv")
     assert snapshot(back) == snapshot(graph)
     assert back.nucleus(2).center == (1 / 3, 2.0, 3.0000000001)
+    assert back.nucleus(2).confidence == 0.3125 and back.nucleus(1).confidence is None
     rows = read_csv(tmp_path / "out.csv")
     assert [r.row for r in rows] == [2, 3, 4, 5] and rows[1].parent_id == 1
 
@@ -77,11 +86,21 @@ def test_radius_may_replace_the_covariance(tmp_path):
 
 
 def test_missing_status_means_accepted_and_extra_columns_are_ignored(tmp_path):
-    text = f"{HEADER},comment\n1,0,0,0,0,{SPHERE},,,hello\n2,1,0,0,0,{SPHERE},1,predicted,x\n"
+    text = f"{HEADER},comment\n1,0,0,0,0,{SPHERE},,,,hello\n2,1,0,0,0,{SPHERE},1,predicted,,x\n"
     g = load_csv(write(tmp_path, text))
     assert g.nucleus(1).status is Status.ACCEPTED and g.nucleus(1).origin is Origin.MANUAL
     assert g.nucleus(2).origin is Origin.PREDICTED
     assert list(g.links()) == [Link(1, 2, Status.PREDICTED)]  # the child's status
+
+
+def test_a_table_without_confidence_gives_none_and_an_empty_cell_keeps_it(graph, tmp_path):
+    path = write(tmp_path, "id,t,z,y,x,radius\n7,2,1,2,3,1.5\n")
+    assert load_csv(path).nucleus(7).confidence is None
+    text = f"{HEADER}\n2,1,{ROW},1,accepted,\n"  # nucleus 2 (confidence 0.3125) accepted
+    import_csv(graph, write(tmp_path, text))
+    assert graph.nucleus(2).status is Status.ACCEPTED and graph.nucleus(2).confidence == 0.3125
+    import_csv(graph, write(tmp_path, f"{HEADER}\n2,1,{ROW},1,accepted,0.75\n"))
+    assert graph.nucleus(2).confidence == 0.75
 
 
 def test_reimport_updates_instead_of_duplicating(graph, tmp_path):
@@ -145,6 +164,7 @@ def malformed():
         ),
         (f"{HEADER}\n1,0,{ROW},7,\n", "parent 7 is neither in the file nor in the graph", 2),
         ("id,t,z,y,x,radius\n1,0,0,0,0,-2\n", "radius must be positive", 2),
+        (f"{HEADER}\n1,0,{ROW},,,0.5\n2,0,{ROW},,,1.5\n", "confidence must be between 0", 3),
     ]
 
 

@@ -16,6 +16,7 @@ from geff_spec import Axis, GeffMetadata
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
 from napari_elephant.core.io.geff_io import (
+    CONFIDENCE_PROP,
     COVARIANCE_PROP,
     DEFAULT_RADIUS_UM,
     is_geff,
@@ -71,6 +72,33 @@ def test_round_trip_is_exact(graph, tmp_path):
     assert snapshot(back) == snapshot(graph)
     assert back.nucleus(1).tags == frozenset({"a", "b"})
     assert back.nucleus(3).cov == (9.0, -1.0, 0.0, 4.0, 0.5, 2.0)
+
+
+def test_confidence_round_trips_with_geffs_missing_mask(graph, tmp_path):
+    graph.update_nucleus(2, confidence=0.375)
+    write_geff(graph, tmp_path / "g.geff")
+    back = read_geff(tmp_path / "g.geff")
+    assert snapshot(back) == snapshot(graph)
+    assert back.nucleus(2).confidence == 0.375 and back.nucleus(1).confidence is None
+    mem = read_to_memory(str(tmp_path / "g.geff"))
+    prop = mem["node_props"][CONFIDENCE_PROP]
+    have = ~prop["missing"]
+    assert have.tolist() == [i == 2 for i in mem["node_ids"].tolist()]
+    assert np.isnan(prop["values"][~have]).all()  # no fake number for a tool ignoring the mask
+    assert mem["metadata"].node_props_metadata[CONFIDENCE_PROP].dtype == "float64"
+
+
+def test_a_graph_without_confidence_writes_none_and_reads_back_none(graph, tmp_path):
+    write_geff(graph, tmp_path / "old.geff")  # what a workspace saved before it existed holds
+    assert CONFIDENCE_PROP not in read_to_memory(str(tmp_path / "old.geff"))["node_props"]
+    assert all(n.confidence is None for n in read_geff(tmp_path / "old.geff").nuclei())
+
+
+def test_another_tools_confidence_outside_0_1_is_dropped(tmp_path):
+    props = {CONFIDENCE_PROP: {"values": np.array([2.5, 0.5, np.nan]), "missing": None}}
+    write_raw(tmp_path / "q.geff", [1, 2, 3], [0, 0, 0], np.zeros((3, 3)), [], props=props)
+    g = read_geff(tmp_path / "q.geff")
+    assert [g.nucleus(i).confidence for i in (1, 2, 3)] == [None, 0.5, None]
 
 
 def test_round_trip_keeps_deleted_ids_out_of_circulation(graph, tmp_path):

@@ -190,3 +190,28 @@ def test_records_built_directly_store_enums():
     assert g.new_id() == 10
     with pytest.raises(GraphError, match="unknown status"):
         Link(1, 2, "maybe")
+
+
+def test_confidence_is_optional_and_checked():
+    assert make_nucleus(1, 0, (0, 0, 0), radius=1).confidence is None
+    assert make_nucleus(1, 0, (0, 0, 0), radius=1, confidence=0.25).confidence == 0.25
+    for bad in (float("nan"), 1.5, -0.1):
+        with pytest.raises(GraphError, match="confidence"):
+            make_nucleus(1, 0, (0, 0, 0), radius=1, confidence=bad)
+
+
+def test_confidence_survives_accepting_moving_undo_and_copies():
+    from napari_elephant.core.graph.merge import merge_into
+
+    g = TrackingGraph()
+    nid = g.add_nucleus(0, (1, 2, 3), radius=2, status="predicted", confidence=0.4)
+    g.set_status([nid], Status.ACCEPTED)  # what the network thought stays
+    g.update_nucleus(nid, center=(2, 2, 3), radius=3)
+    assert g.nucleus(nid).confidence == 0.4 and g.nucleus(nid).status is Status.ACCEPTED
+    g.undo()
+    g.undo()
+    assert g.nucleus(nid).confidence == 0.4 and g.nucleus(nid).status is Status.PREDICTED
+    copy = TrackingGraph.from_records(g.nuclei(), g.links(), g.next_id)
+    assert copy.nucleus(nid) == g.nucleus(nid)
+    report = merge_into(copy, [g.nucleus(nid).with_(confidence=0.9)], [])
+    assert report.updated == 1 and copy.nucleus(nid).confidence == 0.9

@@ -16,6 +16,7 @@ import zarr.storage
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import (
+    AmbiguousAxesError,
     ImageSource,
     detect_format,
     normalize,
@@ -104,16 +105,37 @@ def test_zarr_v3_dimension_names_give_the_axes(tmp_path: Path) -> None:
     np.testing.assert_array_equal(source.data[:, 0].compute(), data)
 
 
+def test_three_unnamed_axes_are_a_question_not_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "flat.zarr"
+    data = movie((5, 8, 8))
+    zarr.save_array(str(path), data)
+    with pytest.raises(AmbiguousAxesError) as info:
+        open_image(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    assert "(5, 8, 8)" in message and "--axes TYX" in message and "--axes ZYX" in message
+    assert info.value.shape == (5, 8, 8)
+    assert isinstance(info.value, InvalidInputError)  # the CLI's exit status 2
+    stack = open_image(path, axes="zyx")
+    assert (stack.data.shape, stack.axes, stack.is_2d) == ((1, 5, 8, 8), "ZYX", False)
+
+
 def test_2d_movie_with_tyx_axes_gets_z_of_one(tmp_path: Path) -> None:
     path = tmp_path / "flat.zarr"
     data = movie((5, 8, 8))
     zarr.save_array(str(path), data)
-    stack = open_image(path)
-    assert (stack.data.shape, stack.axes) == ((1, 5, 8, 8), "ZYX")  # 3D default: one stack
     source = open_image(path, axes="tyx")
-    assert (source.data.shape, source.axes) == ((5, 1, 8, 8), "TYX")
+    assert (source.data.shape, source.axes, source.is_2d) == ((5, 1, 8, 8), "TYX", True)
     assert open_image(source.path, source.dataset, axes=source.axes).data.shape == (5, 1, 8, 8)
     np.testing.assert_array_equal(source.timepoint(2, normalized=False)[0], data[2])
+
+
+def test_a_2d_movie_keeps_the_nominal_z_of_its_voxel_size(tmp_path: Path) -> None:
+    path = tmp_path / "flat.zarr"
+    zarr.save_array(str(path), movie((5, 8, 8)))
+    source = open_image(path, axes="TYX", voxel_size=(3.0, 0.5, 0.25))  # no z to measure
+    assert_voxel(source, (1.0, 0.5, 0.25))
+    assert_voxel(open_image(path, axes="TYX", voxel_size=(0.5, 0.25)), (1.0, 0.5, 0.25))
 
 
 def test_axes_argument_reorders_the_data(tmp_path: Path) -> None:
@@ -291,11 +313,29 @@ def test_imagej_hyperstack_with_one_channel(tmp_path: Path) -> None:
     assert_movie(source, movie())
 
 
-def test_plain_multipage_tiff_is_one_stack_unless_told(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("axes", "shape"), [("TYX", (5, 1, 8, 8)), ("ZYX", (1, 5, 8, 8))])
+def test_imagej_tiff_axes_say_2d_movie_or_stack(tmp_path: Path, axes: str, shape: tuple) -> None:
+    path = tmp_path / "named.tif"
+    tifffile.imwrite(path, movie((5, 8, 8)), imagej=True, metadata={"axes": axes})
+    source = open_image(path)  # named axes: no question
+    assert (source.data.shape, source.is_2d) == (shape, axes == "TYX")
+
+
+def test_hdf5_3d_without_axistags_needs_its_axes(tmp_path: Path) -> None:
+    path = tmp_path / "flat.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("raw", data=movie((5, 8, 8)))
+    assert "--axes ZYX" in assert_one_line_error(path, open_image, path)
+    assert open_image(path, axes="TYX").data.shape == (5, 1, 8, 8)
+
+
+@pytest.mark.parametrize("metadata", [None, {}], ids=["IYX", "QYX"])
+def test_plain_multipage_tiff_needs_its_axes(tmp_path: Path, metadata: dict | None) -> None:
     path = tmp_path / "pages.tiff"
     data = movie((5, 8, 8))
-    tifffile.imwrite(path, data, metadata=None)
-    assert open_image(path).data.shape == (1, 5, 8, 8)
+    tifffile.imwrite(path, data, metadata=metadata)  # tifffile's unknown axis letters
+    assert "--axes TYX" in assert_one_line_error(path, open_image, path)
+    assert open_image(path, axes="ZYX").data.shape == (1, 5, 8, 8)
     source = open_image(path, axes="TYX", voxel_size=VoxelSize(1.0, 0.3, 0.3))
     assert source.data.shape == (5, 1, 8, 8)
     assert_voxel(source, (1.0, 0.3, 0.3))

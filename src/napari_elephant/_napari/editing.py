@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_elephant._napari.navigation import DIVISION_TAG, current_t, cursor_world, set_t
+from napari_elephant.core.detection.engine import prediction_params
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph
 
@@ -130,12 +131,13 @@ class Editor:
         return self.targets()[-1]
 
     def _params(self) -> Any:
-        return self.session.require_workspace().params.detection
+        """Detection settings with the sizes resolved (clicks get the typical size)."""
+        return prediction_params(self.session.require_workspace())
 
     # ------------------------------------------------------- nuclei
     def add(self, t: int, center: Any, cov: Any = None, select: bool = True) -> int:
         """Add an accepted, manual nucleus (default radius unless cov); select it."""
-        radius = None if cov is not None else self._params().default_radius
+        radius = None if cov is not None else self._params().nucleus_diameter / 2.0
         nid = self.graph.add_nucleus(t, center, cov=cov, radius=radius)
         if select:
             self.session.selection.select_one(nid)

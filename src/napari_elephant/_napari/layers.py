@@ -50,6 +50,7 @@ REJECTED_CODE = _STATUS_CODE[Status.REJECTED]
 GRAPH_KEY = "elephant_graph"  # the TrackingGraph the layer shows
 WORKSPACE_KEY = "elephant_workspace"  # the open Workspace (workspace layers only)
 ROLE_KEY = "elephant_role"  # "image", "nuclei", "outlines", "tracks" or "surfaces"
+AXES_GUESS_KEY = "axes_guess"  # the axes a 3-axis image without axis names is shown with
 AXIS_LABELS = ("t", "z", "y", "x")
 UNIT_VOXEL = VoxelSize(1.0, 1.0, 1.0)
 
@@ -75,6 +76,7 @@ class NucleiArrays:
     covs: np.ndarray  # (n, 3, 3) µm²
     radius: np.ndarray  # (n,) equal-volume radius, µm
     status: np.ndarray  # (n,) int8 index into STATUS_ORDER
+    confidence: np.ndarray  # (n,) float64 0–1, NaN where a nucleus has none
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -84,7 +86,7 @@ class NucleiArrays:
         return NucleiArrays(*(getattr(self, f)[rows] for f in _ARRAY_FIELDS))
 
 
-_ARRAY_FIELDS = ("ids", "t", "centers", "covs", "radius", "status")
+_ARRAY_FIELDS = ("ids", "t", "centers", "covs", "radius", "status", "confidence")
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class PointsData:
     coords: np.ndarray  # (n, 4) t, z, y, x: voxels (µm without a voxel size)
     size: np.ndarray  # (n,) diameter in units of the x voxel (napari scales by x)
     color: np.ndarray  # (n, 4) RGBA of the status
-    features: dict[str, np.ndarray]  # "id", "status"
+    features: dict[str, np.ndarray]  # "id", "status", "confidence" (NaN: none)
 
 
 def nuclei_arrays(
@@ -112,7 +114,9 @@ def nuclei_arrays(
     codes = np.fromiter((_STATUS_CODE[r.status] for r in records), np.int8, count=n)
     # equal-volume radius = (product of semi-axes)^(1/3) = det(cov)^(1/6)
     radius = np.abs(np.linalg.det(covs)) ** (1.0 / 6.0) if n else np.zeros(0)
-    return NucleiArrays(ids, tt, centers, covs, radius, codes)
+    q = (np.nan if r.confidence is None else r.confidence for r in records)
+    conf = np.fromiter(q, np.float64, count=n)
+    return NucleiArrays(ids, tt, centers, covs, radius, codes, conf)
 
 
 def status_colors(codes: np.ndarray) -> np.ndarray:
@@ -126,10 +130,12 @@ def visible_rows(arr: NucleiArrays, show_rejected: bool) -> NucleiArrays:
 
 
 def points_from_arrays(arr: NucleiArrays, voxel: VoxelSize | None = None) -> PointsData:
-    """Centres (t, z, y, x) in voxels, diameter in x voxels, status colour."""
+    """Centres (t, z, y, x) in voxels, diameter in x voxels, status colour; the
+    features (id, status, the network's confidence) show in napari's status bar."""
     vox = voxel or UNIT_VOXEL
     coords = np.column_stack([arr.t.astype(np.float64), vox.to_voxels(arr.centers)])
-    features = {"id": arr.ids, "status": _STATUS_NAMES[arr.status.astype(np.intp)]}
+    status = _STATUS_NAMES[arr.status.astype(np.intp)]
+    features = {"id": arr.ids, "status": status, "confidence": arr.confidence}
     size = 2.0 * arr.radius / vox.x
     return PointsData(coords.reshape(-1, 4), size, status_colors(arr.status), features)
 
@@ -365,3 +371,17 @@ def source_layer_data(
         "axes": source.axes,
     }
     return image_layer_data(source.data, source.voxel_size, source.name, meta)
+
+
+def guessed_layer_data(
+    source: ImageSource, metadata: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any], str]:
+    """A 3-axis movie of unknown axes, opened as (T, 1, Y, X), shown as napari shows a
+    3D array: (T, Y, X) with a slider on the first axis.  Its metadata says the axes
+    are a guess (``axes`` None, :data:`AXES_GUESS_KEY`), so the dock asks the user
+    before a workspace is made of it."""
+    data, kwargs, kind = source_layer_data(source, metadata)
+    meta = {**kwargs["metadata"], "axes": None, AXES_GUESS_KEY: source.axes}
+    scale = (kwargs["scale"][0], *kwargs["scale"][2:])
+    flat = {**kwargs, "axis_labels": ("t", "y", "x"), "scale": scale, "metadata": meta}
+    return data[:, 0], flat, kind

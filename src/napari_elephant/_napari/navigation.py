@@ -9,7 +9,10 @@ centres the camera on the displayed ones.
 
 The searches are plain functions of the graph (tested without a viewer);
 they scan the current timepoint after the current nucleus, then the later
-timepoints, then wrap around to the start, ids in increasing order.
+timepoints, then wrap around to the start.  Within a timepoint the ids go in
+increasing order, except for "next unvalidated", which puts the doubtful
+predictions first (:func:`~napari_elephant.core.graph.checking.check_order`:
+the network's confidence ascending, nuclei without one last).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph
+from napari_elephant.core.graph.checking import check_order
 
 if TYPE_CHECKING:
     import napari
@@ -119,26 +123,51 @@ def sibling(graph: TrackingGraph, nid: int) -> int | None:
     return others[0] if others else None
 
 
-def scan(graph: TrackingGraph, t: int, after: int | None = None) -> Iterator[int]:
-    """Ids from timepoint t (those after ``after``), the later timepoints, then
-    the earlier ones and finally the rest of t: every nucleus once."""
+IdOrder = Callable[[TrackingGraph, int], list[int]]
+"""The ids of one timepoint in the order a search visits them."""
+
+
+def by_id(graph: TrackingGraph, t: int) -> list[int]:
+    return graph.ids_at(t).tolist()
+
+
+def by_doubt(graph: TrackingGraph, t: int) -> list[int]:
+    """Least confident first: the predictions most likely to be wrong."""
+    return check_order(graph.nuclei(graph.ids_at(t).tolist()))
+
+
+def scan(
+    graph: TrackingGraph, t: int, after: int | None = None, order: IdOrder = by_id
+) -> Iterator[int]:
+    """Ids from timepoint t (those after ``after`` in ``order``), the later
+    timepoints, then the earlier ones and finally the rest of t: every nucleus once."""
     times = graph.timepoints()
     start = int(np.searchsorted(times, t))
-    order = times[start:] + times[:start]
     head: list[int] = []
-    for tt in order:
-        ids = graph.ids_at(tt).tolist()
+    for tt in times[start:] + times[:start]:
+        ids = order(graph, tt)
         if tt == t and after is not None:
-            cut = int(np.searchsorted(ids, after, side="right"))
+            cut = _position_after(ids, after, sorted_ids=order is by_id)
             head, ids = ids[:cut], ids[cut:]
         yield from ids
     yield from head
 
 
+def _position_after(ids: list[int], after: int, sorted_ids: bool) -> int:
+    """Where the ids after ``after`` start (from the top when it is not there)."""
+    if sorted_ids:
+        return int(np.searchsorted(ids, after, side="right"))
+    return ids.index(after) + 1 if after in ids else 0
+
+
 def first(
-    graph: TrackingGraph, t: int, after: int | None, keep: Callable[[int], bool]
+    graph: TrackingGraph,
+    t: int,
+    after: int | None,
+    keep: Callable[[int], bool],
+    order: IdOrder = by_id,
 ) -> int | None:
-    return next((i for i in scan(graph, t, after) if keep(i)), None)
+    return next((i for i in scan(graph, t, after, order) if keep(i)), None)
 
 
 def is_predicted(graph: TrackingGraph, nid: int) -> bool:
@@ -216,19 +245,20 @@ class Navigator:
     def sibling(self) -> None:
         self._go(sibling(self.graph, self._need_current()), "sibling")
 
-    def _next(self, keep: Callable[[int], bool], what: str) -> None:
+    def _next(self, keep: Callable[[int], bool], what: str, order: IdOrder = by_id) -> None:
         after = self._current()
         t = current_t(self.session.viewer)
         if after is not None and self.graph.nucleus(after).t != t:
             after = None
-        found = first(self.graph, t, after, keep)
+        found = first(self.graph, t, after, keep, order)
         if found is None or found == after:
             raise InvalidInputError(f"no other {what}")
         self.jump(found)
 
     def next_predicted(self) -> None:
-        """The next nucleus still to validate (status predicted)."""
-        self._next(lambda i: is_predicted(self.graph, i), "predicted nucleus")
+        """The next nucleus still to validate (status predicted), the least
+        confident of the timepoint first."""
+        self._next(lambda i: is_predicted(self.graph, i), "predicted nucleus", by_doubt)
 
     def next_track_end(self) -> None:
         times = self.graph.timepoints()

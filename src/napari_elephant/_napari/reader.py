@@ -17,11 +17,17 @@ from typing import Any
 from napari_elephant._napari.layers import (
     WORKSPACE_KEY,
     graph_layer_data,
+    guessed_layer_data,
     source_layer_data,
 )
 from napari_elephant.core.io.csv_io import REQUIRED_COLUMNS, load_csv
 from napari_elephant.core.io.geff_io import is_geff, read_geff
-from napari_elephant.core.io.image import detect_format, open_image
+from napari_elephant.core.io.image import (
+    AXES_2D_MOVIE,
+    AmbiguousAxesError,
+    detect_format,
+    open_image,
+)
 from napari_elephant.core.workspace import Workspace, is_workspace
 
 LayerData = tuple[Any, dict[str, Any], str]
@@ -68,8 +74,17 @@ def is_graph_csv(path: str | os.PathLike) -> bool:
 
 
 def read_image(path: str | list[str]) -> list[LayerData]:
-    """A movie as one Image layer (scale = voxel size, or 1 when unknown)."""
-    return [source_layer_data(open_image(_single(path)))]
+    """A movie as one Image layer (scale = voxel size, or 1 when unknown).
+
+    A reader cannot ask: a 3-axis file without axis names is shown as napari
+    would show it, (T, Y, X), and marked as a guess; the dock asks "2D movie or
+    3D stack?" before a workspace is made of it.
+    """
+    p = _single(path)
+    try:
+        return [source_layer_data(open_image(p))]
+    except AmbiguousAxesError:
+        return [guessed_layer_data(open_image(p, axes=AXES_2D_MOVIE))]
 
 
 def read_workspace(path: str | list[str]) -> list[LayerData]:

@@ -24,6 +24,7 @@ from psygnal import Signal
 
 from napari_elephant._napari.layer_sync import LayerSync
 from napari_elephant._napari.layers import (
+    AXES_GUESS_KEY,
     ROLE_KEY,
     WORKSPACE_KEY,
     StatusCounts,
@@ -36,7 +37,7 @@ from napari_elephant._napari.reader import workspace_layer_data, workspace_metad
 from napari_elephant._napari.selection import Selection
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
-from napari_elephant.core.io.image import write_ome_zarr
+from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK, write_ome_zarr
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace, is_workspace
 
@@ -138,30 +139,46 @@ class ElephantSession:
         image_layer: Layer,
         voxel_size: VoxelSize | None = None,
         overwrite: bool = False,
+        axes: str | None = None,
     ) -> Workspace:
         """Make a workspace for an image layer; its file is used, or the data is
-        written into the workspace when the layer has no file behind it."""
-        voxel = voxel_size or layer_voxel_size(image_layer)
-        if voxel is None:
+        written into the workspace when the layer has no file behind it.
+
+        A 3-axis layer needs ``axes``: ``"TYX"`` (a 2D movie over time) or
+        ``"ZYX"`` (one 3D stack), see :func:`layer_needs_axes`.
+        """
+        axes = _checked_axes(image_layer, axes)
+        guessed = image_layer.metadata.get(AXES_GUESS_KEY) is not None
+        voxel = voxel_size or (None if guessed else layer_voxel_size(image_layer))
+        if voxel is None and not guessed:  # a guessed file's own voxel size still counts
             raise InvalidInputError(f"layer {image_layer.name!r} has no voxel size; give it")
         if is_workspace(path) and not overwrite:
             raise WorkspaceError(f"{path} already holds a workspace; open it instead")
-        ours = bool(image_layer.metadata.get("source_path"))
-        image = _layer_file(image_layer) or _write_layer_image(path, image_layer, voxel)
-        meta = image_layer.metadata if ours else {}
+        meta = image_layer.metadata if image_layer.metadata.get("source_path") else {}
+        file = _layer_file(image_layer)
+        if file is None:  # written into the workspace as (T, Z, Y, X): no axes to say
+            file, axes = _write_layer_image(path, image_layer, voxel, axes), None
         ws = Workspace.create(
-            path, image, meta.get("dataset"), voxel, meta.get("axes"), overwrite=overwrite
+            path, file, meta.get("dataset"), voxel, axes or meta.get("axes"), overwrite=overwrite
         )
-        if image_layer.ndim == 4:  # show the workspace on the layer the user chose
+        self._show_created(ws, image_layer)
+        return ws
+
+    def _show_created(self, ws: Workspace, image_layer: Layer) -> None:
+        """Show a new workspace on the layer the user chose when it is (T, Z, Y, X);
+        otherwise the workspace's own movie replaces it (a 3D layer's first axis
+        would line up with z in the 4D world)."""
+        if image_layer.ndim == 4:
             self._replace(ws, keep=image_layer)
             _bind_image_layer(image_layer, ws)
             self.adopt(image_layer)
             self._add_layers(graph_layer_data(ws.graph, ws.name, workspace_metadata(ws)))
-        else:  # the file read another way than napari's reader did: show ours
+        else:
             self._replace(ws)
+            if image_layer in self.viewer.layers:
+                self.viewer.layers.remove(image_layer)
             self._add_layers(workspace_layer_data(ws))
         self.reset_view()
-        return ws
 
     def save(self) -> None:
         """Write settings and graph to the workspace folder (atomically)."""
@@ -305,11 +322,37 @@ def _layer_file(layer: Layer) -> Path | None:
     return Path(path) if path else None
 
 
-def _write_layer_image(path: str | os.PathLike, layer: Layer, voxel: VoxelSize) -> Path:
-    """Save an in-memory image as OME-Zarr inside the workspace; 3D = one timepoint."""
+def layer_needs_axes(layer: Layer) -> bool:
+    """Whether only the user can say what a layer is: a 3-axis grey image is as
+    often a 2D movie over time (TYX) as one 3D stack (ZYX)."""
+    return layer.ndim == 3 and not getattr(layer, "rgb", False)
+
+
+def _checked_axes(layer: Layer, axes: str | None) -> str | None:
+    """The axes of a 3-axis layer, upper case (None for other layers); a clear error
+    when they are missing or not one of the two readings."""
+    if not layer_needs_axes(layer):
+        return None
+    choice = (axes or "").upper()
+    if choice not in (AXES_2D_MOVIE, AXES_3D_STACK):
+        shape = tuple(int(s) for s in layer.data.shape)
+        raise InvalidInputError(
+            f"layer {layer.name!r} has 3 axes {shape}: say whether it is a 2D movie "
+            f"({AXES_2D_MOVIE}) or one 3D stack ({AXES_3D_STACK})"
+        )
+    return choice
+
+
+def _write_layer_image(
+    path: str | os.PathLike, layer: Layer, voxel: VoxelSize, axes: str | None = None
+) -> Path:
+    """Save an in-memory image as OME-Zarr inside the workspace: a 3D layer as a 2D
+    movie (``axes`` TYX, Z = 1) or one stack (ZYX); a 2D layer as one plane."""
     data = layer.data
     if data.ndim not in (2, 3, 4) or getattr(layer, "rgb", False):
         raise InvalidInputError(f"layer {layer.name!r} is not a grey (T,) (Z,) Y, X image")
+    if data.ndim == 3 and axes == AXES_2D_MOVIE:
+        data = data[:, np.newaxis]
     while data.ndim < 4:
         data = data[np.newaxis]
     target = Path(path) / IMAGE_IN_WORKSPACE

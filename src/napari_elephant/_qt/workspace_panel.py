@@ -13,6 +13,8 @@ from napari.layers import Image
 from napari.utils.notifications import show_error
 from qtpy.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
@@ -20,14 +22,16 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
 from napari_elephant._napari.layers import STATUS_ORDER
-from napari_elephant._napari.session import ElephantSession, layer_voxel_size
+from napari_elephant._napari.session import ElephantSession, layer_needs_axes, layer_voxel_size
 from napari_elephant._qt.panel_tools import button, row
 from napari_elephant.core.errors import ElephantError
+from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK
 from napari_elephant.core.units import VoxelSize
 
 COUNTERS = (*(s.value for s in STATUS_ORDER), "links")
@@ -75,7 +79,7 @@ class WorkspacePanel(QWidget):
         self.layer_combo = QComboBox()
         self.layer_combo.currentTextChanged.connect(self._on_layer_choice)
         form.addRow("Image layer", self.layer_combo)
-        self.voxel_spins = [self._voxel_spin() for _ in "zyx"]
+        self.voxel_spins = [voxel_spin() for _ in "zyx"]
         form.addRow("Voxel z, y, x (µm)", row(*self.voxel_spins))
         self.create_path = QLineEdit()
         self.create_path.setPlaceholderText("path/to/new.elephant")
@@ -83,15 +87,6 @@ class WorkspacePanel(QWidget):
         form.addRow(row(self.create_path, button("Browse…", self._browse_create)))
         form.addRow(self.create_button)
         return box
-
-    @staticmethod
-    def _voxel_spin() -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setDecimals(3)
-        spin.setRange(1e-3, 1e4)
-        spin.setValue(1.0)
-        spin.setMinimumWidth(60)
-        return spin
 
     def _info_box(self) -> QGroupBox:
         box = QGroupBox("Current workspace")
@@ -140,14 +135,24 @@ class WorkspacePanel(QWidget):
         if layer is None:
             show_error("no image layer to make a workspace from; open a movie first")
             return
-        voxel = None
-        if layer_voxel_size(layer) is None:
-            voxel = VoxelSize(*(s.value() for s in self.voxel_spins))
         path = self.create_path.text().strip()
         if not path:
             show_error("give a path for the new workspace (e.g. embryo.elephant)")
             return
-        report_errors(self.session.create_workspace, path, layer, voxel)
+        axes, voxel = None, None
+        known = layer_voxel_size(layer) is not None
+        if layer_needs_axes(layer):  # 2D movie or 3D stack: only the user knows
+            answer = ask_axes(self, layer, need_voxel=not known, start=self._spin_values())
+            if answer is None:
+                return
+            axes, voxel = answer
+        elif not known:
+            voxel = VoxelSize(*self._spin_values())
+        report_errors(self.session.create_workspace, path, layer, voxel, False, axes)
+
+    def _spin_values(self) -> tuple[float, float, float]:
+        z, y, x = (spin.value() for spin in self.voxel_spins)
+        return (z, y, x)
 
     def save(self) -> None:
         report_errors(self.session.save)
@@ -192,13 +197,19 @@ class WorkspacePanel(QWidget):
         self._on_layer_choice(self.layer_combo.currentText())
 
     def _on_layer_choice(self, _name: str) -> None:
-        """Voxel size boxes: filled from the layer when known, editable when not."""
+        """Voxel size boxes: filled from the layer when known, editable when not; a 2D
+        movie's z is not asked (nominal 1 µm), and a 3-axis layer's size is asked
+        with its axes when Create is pressed."""
         layer = self.selected_image_layer()
         voxel = layer_voxel_size(layer) if layer is not None else None
         for spin, value in zip(self.voxel_spins, voxel.as_tuple() if voxel else (), strict=False):
             spin.setValue(value)
-        for spin in self.voxel_spins:
-            spin.setEnabled(layer is not None and voxel is None)
+        editable = layer is not None and voxel is None and not layer_needs_axes(layer)
+        flat = layer is not None and layer.ndim == 4 and layer.data.shape[1] == 1
+        if flat:
+            self.voxel_spins[0].setValue(1.0)
+        for i, spin in enumerate(self.voxel_spins):
+            spin.setEnabled(editable and not (flat and i == 0))
 
     def update_info(self, *_: Any) -> None:
         """Workspace, image, voxel size, counters and undo/redo availability."""
@@ -213,3 +224,83 @@ class WorkspacePanel(QWidget):
         self.save_button.setEnabled(ws is not None)
         self.undo_button.setEnabled(ws is not None and ws.graph.history.can_undo)
         self.redo_button.setEnabled(ws is not None and ws.graph.history.can_redo)
+
+
+# ------------------------------------------------------------ the question
+def voxel_spin(value: float = 1.0) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox()
+    spin.setDecimals(3)
+    spin.setRange(1e-3, 1e4)
+    spin.setValue(value)
+    spin.setMinimumWidth(60)
+    return spin
+
+
+class AxesDialog(QDialog):
+    """Asks what a 3-axis image is (a 2D movie over time or one 3D stack) and, when
+    the file does not say, its pixel size (y, x) or voxel size (z, y, x)."""
+
+    def __init__(
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        need_voxel: bool,
+        start: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("2D movie or 3D stack?")
+        n, h, w = shape
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"{name!r} has 3 axes {shape} and no axis names. It is:"))
+        self.movie_2d = QRadioButton(f"a 2D movie over time: {n} timepoints of {h}×{w}")
+        self.stack_3d = QRadioButton(f"one 3D stack: {n} z planes of {h}×{w}")
+        self.movie_2d.setChecked(True)
+        layout.addWidget(self.movie_2d)
+        layout.addWidget(self.stack_3d)
+        self.spins = [voxel_spin(v) for v in start]
+        self.z_label, self.size_label = QLabel("z"), QLabel()
+        self.size_box = QWidget()
+        sizes = row(self.z_label, self.spins[0], QLabel("y"), self.spins[1], QLabel("x"))
+        sizes.addWidget(self.spins[2])
+        self.size_box.setLayout(sizes)
+        self.size_box.setVisible(need_voxel)
+        self.size_label.setVisible(need_voxel)
+        layout.addWidget(self.size_label)
+        layout.addWidget(self.size_box)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.need_voxel = need_voxel
+        self.movie_2d.toggled.connect(self._show_kind)
+        self._show_kind()
+
+    def _show_kind(self, *_: Any) -> None:
+        """A 2D movie has no z to ask for."""
+        two_d = self.movie_2d.isChecked()
+        self.z_label.setVisible(not two_d)
+        self.spins[0].setVisible(not two_d)
+        self.size_label.setText("Pixel size (µm)" if two_d else "Voxel size (µm)")
+
+    def answer(self) -> tuple[str, VoxelSize | None]:
+        """The axes chosen and the size given (None when the file has its own)."""
+        axes = AXES_2D_MOVIE if self.movie_2d.isChecked() else AXES_3D_STACK
+        if not self.need_voxel:
+            return axes, None
+        z, y, x = (spin.value() for spin in self.spins)
+        voxel = VoxelSize.from_sequence([y, x] if axes == AXES_2D_MOVIE else [z, y, x])
+        return axes, voxel
+
+
+def ask_axes(
+    parent: QWidget, layer: Image, need_voxel: bool, start: tuple[float, float, float]
+) -> tuple[str, VoxelSize | None] | None:
+    """Ask the user what a 3-axis layer is; None when they cancel."""
+    shape = tuple(int(s) for s in layer.data.shape)
+    dialog = AxesDialog(layer.name, shape, need_voxel, start, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.answer()

@@ -43,6 +43,40 @@ class ProgressBar:
             print(file=sys.stderr)
 
 
+def voxel_size_arg(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--voxel-size``: Z Y X µm for a 3D movie, Y X for a 2D one (checked by
+    :func:`voxel_size_for` once the movie is known)."""
+    p.add_argument(
+        "--voxel-size",
+        nargs="+",
+        type=float,
+        metavar="UM",
+        help=f"{help_text}: Z Y X for a 3D movie, Y X (pixel size) for a 2D movie",
+    )
+
+
+def voxel_size_for(values: list[float] | None, two_d: bool):
+    """The VoxelSize of ``--voxel-size`` for a 2D or 3D movie, or None when not given.
+
+    A 2D movie has no z to measure: it takes exactly Y X (its z is the nominal
+    1 µm), and three numbers are refused rather than half-used.
+    """
+    from napari_elephant.core.errors import InvalidInputError
+    from napari_elephant.core.units import VoxelSize
+
+    if values is None:
+        return None
+    if two_d and len(values) != 2:
+        raise InvalidInputError(
+            f"--voxel-size takes the pixel size Y X of a 2D movie (2 numbers), got {len(values)}"
+        )
+    if not two_d and len(values) != 3:
+        raise InvalidInputError(
+            f"--voxel-size takes Z Y X of a 3D movie (3 numbers), got {len(values)}"
+        )
+    return VoxelSize.from_sequence(values)
+
+
 def device_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--device",

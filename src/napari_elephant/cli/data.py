@@ -8,8 +8,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from napari_elephant.cli.common import ProgressBar, device_args, engine_device, run_with_bar
-from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.cli.common import (
+    ProgressBar,
+    device_args,
+    engine_device,
+    run_with_bar,
+    voxel_size_arg,
+    voxel_size_for,
+)
+from napari_elephant.core.errors import ElephantError, InvalidInputError
 from napari_elephant.core.io.formats import GRAPH_FORMATS
 
 
@@ -45,31 +52,38 @@ def _init_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--image", required=True, type=Path, help="the movie (Zarr, HDF5, TIFF)")
     p.add_argument("--dataset", help="key of the array inside a Zarr/HDF5 container")
-    p.add_argument("--axes", help="axis order when the file does not say, e.g. TZYX, TYX")
     p.add_argument(
-        "--voxel-size",
-        nargs=3,
-        type=float,
-        metavar=("Z", "Y", "X"),
-        help="voxel size in µm (overrides the file's metadata)",
+        "--axes",
+        help="axis order when the file does not say, e.g. TZYX; a 3-axis file without axis "
+        "names needs TYX (a 2D movie over time) or ZYX (one 3D stack)",
     )
+    voxel_size_arg(p, "µm per voxel (overrides the file's metadata)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing workspace")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from napari_elephant.core.units import VoxelSize
+    from napari_elephant.core.io.image import open_image
     from napari_elephant.core.workspace import Workspace
 
-    voxel = VoxelSize.from_sequence(args.voxel_size) if args.voxel_size else None
+    source = open_image(args.image, args.dataset, axes=args.axes)  # 2D or 3D: how many numbers
+    two_d = source.is_2d
+    source.close()
+    voxel = voxel_size_for(args.voxel_size, two_d)
     ws = Workspace.create(
         args.workspace, args.image, args.dataset, voxel, args.axes, overwrite=args.overwrite
     )
     source = ws.open_image()
-    print(
-        f"created {ws.path}: {source.n_timepoints} timepoints of "
-        f"{'×'.join(map(str, source.shape_zyx))} ZYX, voxel {ws.voxel_size.as_tuple()} µm"
-    )
+    print(f"created {ws.path}: {_movie_summary(source.n_timepoints, source.shape_zyx, ws)}")
+    source.close()
     return 0
+
+
+def _movie_summary(n_t: int, shape_zyx: tuple[int, int, int], ws) -> str:
+    z, y, x = shape_zyx
+    vs = ws.voxel_size
+    if z == 1:
+        return f"{n_t} timepoints of {y}×{x} pixels (a 2D movie), pixel {vs.y:g} × {vs.x:g} µm"
+    return f"{n_t} timepoints of {z}×{y}×{x} ZYX, voxel {vs.as_tuple()} µm"
 
 
 # ---------------------------------------------------------- import/export
@@ -83,13 +97,10 @@ def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("workspace", type=Path)
     p.add_argument("file", type=Path, help="tracking graph to merge in (file or folder)")
     p.add_argument("--format", choices=GRAPH_FORMATS, help=FORMAT_HELP)
-    p.add_argument(
-        "--voxel-size",
-        nargs=3,
-        type=float,
-        metavar=("Z", "Y", "X"),
-        help="µm per voxel of CTC label images (or per pixel of a TrackMate file) that do "
-        "not say; default: the workspace's",
+    voxel_size_arg(
+        p,
+        "µm per voxel of CTC label images (or per pixel of a TrackMate file) that do not "
+        "say; default: the workspace's",
     )
     p.add_argument(
         "--new-ids",
@@ -111,7 +122,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if fmt == "csv" and not args.new_ids:
         report = import_csv(ws.graph, args.file)
     else:
-        voxel = args.voxel_size or ws.voxel_size.as_tuple()
+        voxel = voxel_size_for(args.voxel_size, _is_2d(ws, args.voxel_size)) or ws.voxel_size
         other = read_graph(args.file, fmt, voxel)
         if args.new_ids or fmt == "ctc":
             other = with_fresh_ids(other, ws.graph.next_id)
@@ -124,6 +135,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     ws.save_graph()
     print(f"imported {args.file} into {ws.path}: {report}")
     return 0
+
+
+def _is_2d(ws, voxel_size: list[float] | None) -> bool:
+    """Whether the workspace's movie is 2D; without the movie, what the numbers say."""
+    try:
+        source = ws.open_image()
+    except ElephantError:
+        return voxel_size is not None and len(voxel_size) == 2
+    source.close()
+    return source.is_2d
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:

@@ -71,7 +71,7 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from napari_elephant.core.detection.engine import predict_round
+    from napari_elephant.core.detection.engine import predict_round, prediction_params
     from napari_elephant.core.detection.merge import merge_predictions
     from napari_elephant.core.timepoints import parse_timepoints
     from napari_elephant.core.workspace import Workspace
@@ -85,11 +85,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         records = predict_distributed(ws, tps, args.scheduler, device.type)
     else:
         records = predict_round(ws, device, tps)
-    bar, added = ProgressBar(), 0
+    bar, added, d_sup = ProgressBar(), 0, prediction_params(ws).d_sup
     for record in records:
-        result = merge_predictions(
-            ws.graph, record.extra["t"], record.extra["ellipsoids"], ws.params.detection.d_sup
-        )
+        result = merge_predictions(ws.graph, record.extra["t"], record.extra["ellipsoids"], d_sup)
         added += result.added
         bar(record)
     bar.close()

@@ -18,3 +18,30 @@ def quadratic_form(cov: np.ndarray, dz: np.ndarray, dy: np.ndarray, dx: np.ndarr
         + a[2, 2] * dx * dx
         + 2.0 * (a[0, 1] * dz * dy + a[0, 2] * dz * dx + a[1, 2] * dy * dx)
     )
+
+
+def flat_cov(cov_yx: np.ndarray) -> np.ndarray:
+    """The 3×3 covariance of a 2D nucleus from its 2×2 (y, x) block, (..., 2, 2) -> (..., 3, 3).
+
+    A 2D movie keeps the (z, y, x) data model with every nucleus in the z = 0
+    plane: zy = zx = 0 and zz = sqrt(det) = r_a·r_b (the product of the
+    ellipse's semi-axes), so the equal-volume radius of the flat ellipsoid is
+    the geometric mean of the ellipse's semi-axes and its cut by the z = 0
+    plane is the ellipse itself.
+    """
+    yx = np.asarray(cov_yx, dtype=np.float64)
+    if yx.shape[-2:] != (2, 2):
+        raise ValueError(f"flat_cov needs (..., 2, 2) matrices, got shape {yx.shape}")
+    out = np.zeros((*yx.shape[:-2], 3, 3), dtype=np.float64)
+    out[..., 1:, 1:] = yx
+    out[..., 0, 0] = np.sqrt(np.clip(np.linalg.det(yx), 0.0, None))
+    return out
+
+
+def lateral_radius(cov: np.ndarray) -> np.ndarray:
+    """Lateral radius (µm) of ellipsoids (..., 3, 3): the geometric mean of the semi-axes
+    of their y–x block, which neither a thin stack nor coarse z slices clip (nor a 2D
+    movie's single slice).  Every size setting of detection refers to it."""
+    c = np.asarray(cov, dtype=np.float64)
+    det = c[..., 1, 1] * c[..., 2, 2] - c[..., 1, 2] ** 2
+    return np.power(np.maximum(det, 0.0), 0.25)

@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from napari_elephant.core.detection.engine import Start, predict_round, train_round
+from napari_elephant.core.detection.engine import (
+    Start,
+    predict_round,
+    prediction_params,
+    train_round,
+)
 from napari_elephant.core.detection.merge import MergeResult, merge_predictions
 from napari_elephant.core.flow.engine import flow_estimator, has_flow_model, train_flow_round
 from napari_elephant.core.graph import Status, TrackingGraph
@@ -85,10 +90,10 @@ def predict_all(
     stop: StopFlag | None = None,
 ) -> Generator[Progress, None, MergeResult]:
     """Predict timepoints (default: all) and merge each into the graph as it arrives."""
-    total = MergeResult()
+    total, d_sup = MergeResult(), prediction_params(ws).d_sup
     for record in predict_round(ws, device, timepoints, stop):
         t, found = record.extra["t"], record.extra["ellipsoids"]
-        total = total + merge_predictions(ws.graph, t, found, ws.params.detection.d_sup)
+        total = total + merge_predictions(ws.graph, t, found, d_sup)
         yield record
     return total
 

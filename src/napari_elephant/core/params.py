@@ -58,17 +58,19 @@ class DetectionParams(_Params):
         description="Peaks of the blob response (scale-normalised LoG of P(centre) + "
         "½ P(periphery)) below this are not nuclei.",
     )
-    nucleus_radius: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
+    nucleus_diameter: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
         "auto",
-        title="Nucleus radius (µm)",
-        description="Typical radius the peak detector is tuned to; auto: the median radius "
-        "of the accepted nuclei (the default radius while there are none).",
+        title="Nucleus diameter (µm)",
+        description="Typical diameter of a nucleus in y and x; every size below follows from "
+        "it (the network's grid, the blob filter, suppression, the largest radius, a click's "
+        "size).  auto: the median of the accepted nuclei, else estimated from the image.",
     )
     r_min: float = Field(
-        1.0,
+        0.0,
         ge=0,
         title="Minimum radius (µm)",
-        description="Predicted nuclei with a smaller radius are dropped.",
+        description="Predicted nuclei with a smaller radius are dropped (0: only the "
+        "fraction below applies).",
     )
     min_radius_fraction: float = Field(
         0.5,
@@ -79,24 +81,17 @@ class DetectionParams(_Params):
         "radius are dropped too: after a few rounds a network can mark small noise blobs "
         "far from any nucleus (0: off).",
     )
-    r_max: float = Field(
-        8.0,
-        gt=0,
+    r_max: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
+        "auto",
         title="Maximum radius (µm)",
-        description="Radii of predicted nuclei are clamped to this.",
+        description="Radii of predicted nuclei are clamped to this (auto: 2.5 × the "
+        "nucleus radius).",
     )
-    d_sup: float = Field(
-        2.0,
-        ge=0,
+    d_sup: Annotated[float, Field(ge=0)] | Literal["auto"] = Field(
+        "auto",
         title="Suppression distance (µm)",
         description="Of two nuclei closer than this, the human annotation wins, "
-        "then the larger one.",
-    )
-    default_radius: float = Field(
-        3.0,
-        gt=0,
-        title="Default radius (µm)",
-        description="Radius of a nucleus added by hand at the cursor.",
+        "then the larger one (auto: ⅔ of the nucleus radius).",
     )
 
 
@@ -118,11 +113,13 @@ class TrainingParams(_Params):
         "on two CPU cores).",
     )
     epochs: int = Field(10, ge=1, le=1000, title="Epochs (batch)")
-    crop_size: tuple[int, int, int] = Field(
-        (16, 64, 64),
+    crop_size: tuple[int, int, int] | Literal["auto"] = Field(
+        "auto",
         title="Crop size (z, y, x voxels)",
-        description="Size of the training crops; more, smaller crops learn faster per second "
-        "than fewer large ones (docs/detection.md).",
+        description="Size of the training crops in the network's grid voxels (a nucleus is "
+        "about 12 wide there); auto: about ten nuclei radii wide (16×64×64 for 4× anisotropic "
+        "voxels, 1×128×128 in 2D).  More, smaller crops learn faster per second than fewer "
+        "large ones (docs/detection.md).",
     )
     batch_size: int = Field(
         2,

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +32,23 @@ from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.geff_io import read_geff
 from napari_elephant.core.io.geff_write import write_geff
-from napari_elephant.core.io.image import ImageSource, open_image
+from napari_elephant.core.io.image import (
+    AXES_3D_STACK,
+    AmbiguousAxesError,
+    ImageSource,
+    open_image,
+)
 from napari_elephant.core.params import ParameterSets
 from napari_elephant.core.units import VoxelSize
+from napari_elephant.core.workspace_migrations import MIGRATIONS as VERSION_UPGRADES
 
 SUFFIX = ".elephant"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 SETTINGS = "workspace.json"
 GRAPH = "graph.geff"
 
 # format version -> function upgrading a settings dict from that version to the next
-MIGRATIONS: dict[int, Any] = {}
+MIGRATIONS: dict[int, Any] = VERSION_UPGRADES
 
 
 @dataclass(frozen=True)
@@ -90,12 +96,13 @@ class Workspace:
             raise WorkspaceError(f"{root} already holds a workspace; open it instead")
         source = open_image(image, dataset=dataset, voxel_size=voxel_size, axes=axes)
         if source.voxel_size is None:
-            raise WorkspaceError(
-                f"{image} has no voxel size in its metadata; give it (z y x µm), "
-                "e.g. --voxel-size 2 0.5 0.5"
-            )
+            example = "(y x µm), e.g. --voxel-size 0.5 0.5"
+            if not source.is_2d:
+                example = "(z y x µm), e.g. --voxel-size 2 0.5 0.5"
+            raise WorkspaceError(f"{image} has no voxel size in its metadata; give it {example}")
         root.mkdir(parents=True, exist_ok=True)
-        ref = ImageRef(_relative_if_possible(Path(source.path), root), source.dataset, axes)
+        # the axes as read, so that reopening never depends on a default
+        ref = ImageRef(_relative_if_possible(Path(source.path), root), source.dataset, source.axes)
         ws = cls(root, ref, source.voxel_size, graph=graph or TrackingGraph())
         ws.save()
         return ws
@@ -180,6 +187,13 @@ class Workspace:
             raise WorkspaceError(
                 f"the image of workspace {self.path} is missing: {path} (moved or deleted?)"
             )
+        try:
+            return open_image(path, self.image.dataset, self.voxel_size, self.image.axes)
+        except AmbiguousAxesError:
+            if self.image.axes is not None:
+                raise
+        # A workspace made before 3 unnamed axes were ambiguous read them as one stack.
+        self.image = replace(self.image, axes=AXES_3D_STACK)
         return open_image(path, self.image.dataset, self.voxel_size, self.image.axes)
 
 

@@ -9,6 +9,7 @@ import torch
 from napari_elephant.core.detection import engine
 from napari_elephant.core.detection.merge import merge_predictions
 from napari_elephant.core.detection.model import DetectionUNet, UNetConfig
+from napari_elephant.core.detection.scale import median_lateral_radius
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import write_ome_zarr
 from napari_elephant.core.metrics import detection_scores
@@ -63,7 +64,7 @@ def test_train_save_load_predict_finds_the_nuclei(trained, movie):
     reopened = Workspace.open(trained.path)  # the model comes from disk
     for record in engine.predict_round(reopened, CPU):
         t, found = record.extra["t"], record.extra["ellipsoids"]
-        merge_predictions(reopened.graph, t, found, reopened.params.detection.d_sup)
+        merge_predictions(reopened.graph, t, found, engine.prediction_params(reopened).d_sup)
     scores = detection_scores(reopened.graph, movie.graph, dmax=3.0)
     assert scores.f1 >= 0.8, scores
 
@@ -137,15 +138,33 @@ def test_distributed_prediction_matches_in_process(trained):
         np.testing.assert_allclose(a, b, atol=1e-3)
 
 
-def test_prediction_params_resolve_the_radius_and_the_smallest_nucleus(ws):
-    radius = float(np.median([n.radius for n in ws.graph.nuclei()]))
+def test_prediction_params_resolve_every_size_from_the_accepted_nuclei(ws):
+    radius = median_lateral_radius(ws.graph.nuclei())
     params = engine.prediction_params(ws)
-    assert params.nucleus_radius == pytest.approx(radius)
-    assert params.r_min == pytest.approx(0.5 * radius)  # above the absolute 1 µm
-    ws.params.detection.nucleus_radius = 1.5
+    assert params.nucleus_diameter == pytest.approx(2 * radius)
+    assert params.r_min == pytest.approx(0.5 * radius)
+    assert params.d_sup == pytest.approx(2 / 3 * radius)
+    assert params.r_max == pytest.approx(2.5 * radius)
+    ws.params.detection.nucleus_diameter = 3.0  # a number the user typed wins
     ws.params.detection.min_radius_fraction = 0.0
+    ws.params.detection.d_sup = 1.25
     params = engine.prediction_params(ws)
-    assert (params.nucleus_radius, params.r_min) == (1.5, 1.0)
+    assert (params.nucleus_diameter, params.r_min, params.d_sup) == (3.0, 0.0, 1.25)
+
+
+def test_without_accepted_nuclei_the_size_comes_from_the_image(ws, movie):
     ws.graph.set_status(ws.graph.ids_at(0), "predicted")
-    ws.params.detection.nucleus_radius = "auto"
-    assert engine.prediction_params(ws).nucleus_radius == ws.params.detection.default_radius
+    size = engine.workspace_nucleus_size(ws)
+    truth = median_lateral_radius(movie.graph.nuclei())
+    assert size.source == "image"
+    assert 0.7 * truth < size.radius_um < 1.2 * truth
+
+
+def test_the_network_grid_follows_the_nucleus_size(ws):
+    setup = engine.detection_setup(ws)
+    assert setup.grid.identity  # the synthetic nuclei are at the reference size already
+    ws.params.detection.nucleus_diameter = 24.0  # 4x larger nuclei: a 4x coarser grid
+    setup = engine.detection_setup(ws)
+    lateral = setup.grid.voxel_size.y / ws.voxel_size.y
+    assert 3.5 < lateral < 4.5
+    assert setup.grid.shape[1] < ws.open_image().shape_zyx[1] / 3.5

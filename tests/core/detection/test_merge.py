@@ -118,3 +118,12 @@ def test_a_prediction_overlapping_a_human_nucleus_is_its_twin():
     assert (result.added, result.suppressed) == (1, 2)
     (new,) = [n for n in g.nuclei_at(0) if n.status == Status.PREDICTED]
     assert new.center == (10.0, 10.0, 17.0)
+
+
+def test_predicted_nuclei_carry_the_networks_confidence():
+    g = TrackingGraph()
+    unsure = Ellipsoid(np.array([5.0, 5.0, 5.0]), np.eye(3) * 4.0, 0.9, 33.5, confidence=0.35)
+    result = merge_predictions(g, 3, [unsure, ell(5, 40, 40)], d_sup=2.0)
+    by_x = {g.nucleus(i).center[2]: g.nucleus(i) for i in result.ids}
+    assert by_x[5.0].confidence == 0.35 and by_x[5.0].origin is Origin.PREDICTED
+    assert by_x[40.0].confidence is None  # an ellipsoid made without one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -162,3 +164,50 @@ def test_a_tiny_model_overfits_one_batch():
             losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
     assert all(b < a for a, b in zip(losses[::5], losses[5::5], strict=False))
+
+
+class _ZReplicateConv(torch.nn.Module):
+    """A 3×3×3 convolution that pads z by replicating (y, x zero-padded as usual)."""
+
+    def __init__(self, conv: torch.nn.Conv3d, z_dim: int) -> None:
+        super().__init__()
+        self.conv, self.z_dim = conv, z_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = [0] * 6
+        pads[2 * (4 - self.z_dim)] = pads[2 * (4 - self.z_dim) + 1] = 1
+        padding = [1, 1, 1]
+        padding[self.z_dim - 2] = 0
+        x = torch.nn.functional.pad(x, pads, mode="replicate")
+        return torch.nn.functional.conv3d(x, self.conv.weight, self.conv.bias, padding=padding)
+
+
+@pytest.mark.parametrize("order", ["yxz", "zyx"])
+def test_a_single_slice_is_the_network_on_an_infinitely_tall_z_constant_volume(order):
+    """2D movies run the 3D weights with each kernel summed over z: exactly what the
+    network gives on a z-constant volume whose z borders replicate."""
+    torch.manual_seed(0)
+    config = UNetConfig(base_channels=4, depth=3, pool_z=(False, True, True), axis_order=order)
+    model = DetectionUNet(config).eval()
+    reference = copy.deepcopy(model).with_pooling((False, False, False))
+    z_dim = 2 + order.index("z")
+    for block in [*reference.encoders, *reference.decoders]:
+        for i, layer in enumerate(block):
+            if isinstance(layer, torch.nn.Conv3d):
+                block[i] = _ZReplicateConv(layer, z_dim)
+    image = torch.rand(2, 1, 1, 40, 36)
+    with torch.no_grad():
+        flat = model(image)
+        tall = reference(image.expand(2, 1, 5, 40, 36).contiguous())
+    assert flat.shape == (2, 3, 1, 40, 36)
+    torch.testing.assert_close(flat[:, :, 0], tall[:, :, 2], atol=1e-3, rtol=1e-3)
+
+
+def test_the_pooling_schedule_follows_the_grid_without_touching_the_weights():
+    model = DetectionUNet(default_config(VoxelSize(2.0, 0.5, 0.5)))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.with_pooling((True, True, True, True))
+    assert model.config.pool_z == (True, True, True, True)
+    assert model.config.size_multiple == (16, 16, 16)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert model(torch.rand(1, 1, 5, 20, 20)).shape == (1, 3, 5, 20, 20)

@@ -14,8 +14,10 @@ from napari_elephant.core.detection.peaks import (
     extract_peaks,
     find_peaks,
     peak_footprint,
+    peak_regions,
     typical_radius,
 )
+from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.units import VoxelSize
 
@@ -42,7 +44,9 @@ def blobs(nuclei: list[tuple[tuple[float, float, float], float, float]]) -> np.n
 
 
 def params(**kw) -> DetectionParams:
-    return DetectionParams(**({"r_min": 1.0, "d_sup": 2.0, "nucleus_radius": 3.0} | kw))
+    return DetectionParams(
+        **({"r_min": 1.0, "d_sup": 2.0, "r_max": 8.0, "nucleus_diameter": 6.0} | kw)
+    )
 
 
 def test_touching_nuclei_are_two_where_the_paper_recipe_sees_one():
@@ -101,5 +105,18 @@ def test_the_blob_filter_is_tuned_to_the_nucleus_radius():
     assert np.linalg.norm(at - [11.0, 16.0, 20.0]) <= 1.0  # the matched filter peaks at the centre
     (e,) = extract_peaks(probs, VS, params())
     assert abs(e.radius - 3.0) < 0.9  # the half-height region has about the blob's size
-    auto = DetectionParams(nucleus_radius="auto", default_radius=4.0)
-    assert typical_radius(auto) == 4.0 and typical_radius(params()) == 3.0
+    assert typical_radius(params()) == 3.0
+    with pytest.raises(InvalidInputError, match="not resolved"):
+        typical_radius(DetectionParams())  # auto sizes are resolved before prediction
+
+
+def test_confidence_is_the_mean_centreness_of_the_peak_region():
+    probs = blobs([((11.0, 16.0, 16.0), 3.0, 0.9), ((11.0, 16.0, 36.0), 3.0, 0.25)])
+    bright, dim = sorted(extract_peaks(probs, VS, params()), key=lambda e: e.center[2])
+    assert 0.0 <= dim.confidence < bright.confidence <= 1.0  # the weak blob is the doubtful one
+    score = centreness(probs)
+    response = blob_response(score, VS, typical_radius(params()))
+    markers, n = find_peaks(response, VS, params().d_sup, params().peak_threshold)
+    regions = peak_regions(response, probs[BACKGROUND], markers, n)
+    label = regions[tuple(np.round(np.asarray([11.0, 16.0, 16.0]) / VS.array).astype(int))]
+    assert bright.confidence == pytest.approx(float(score[regions == label].mean()), rel=1e-5)

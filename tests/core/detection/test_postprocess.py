@@ -13,6 +13,7 @@ from napari_elephant.core.detection.postprocess import (
     Ellipsoid,
     denoise_center,
     extract_nuclei,
+    flatten_ellipsoids,
     suppress,
 )
 from napari_elephant.core.errors import InvalidInputError
@@ -160,3 +161,14 @@ def test_suppression_ties_go_to_the_higher_score_and_zero_distance_keeps_all():
     assert suppress([lo, hi], d_sup=2.0) == [hi]
     assert suppress([lo, hi], d_sup=0.0) == [lo, hi]
     assert suppress([], d_sup=2.0) == []
+
+
+def test_confidence_is_the_mean_centreness_of_the_component():
+    probs = paint((32, 64, 96), NUCLEI)
+    sl, mask = ellipsoid_mask(probs.shape[1:], VS, NUCLEI[1][0], NUCLEI[1][1] * CR**2)
+    probs[CENTER][sl][mask], probs[PERIPHERY][sl][mask] = 0.6, 0.4  # an unsure centre
+    sure, unsure = sorted(extract_nuclei(probs, VS, params()), key=lambda e: e.center[2])
+    assert sure.confidence == pytest.approx(1.0)
+    assert unsure.confidence == pytest.approx(0.6 + 0.4 / 2)  # P(centre) + ½ P(periphery)
+    (flat,) = flatten_ellipsoids([unsure])
+    assert flat.confidence == unsure.confidence  # a 2D movie keeps it

@@ -53,9 +53,10 @@ def test_the_package_ships_a_small_documented_model():
 
 def test_the_pretrained_model_finds_nuclei_before_any_training(ws, movie):
     model = build_model_from_checkpoint(pretrained.require_pretrained())
-    params = engine.prediction_params(ws)
-    found = engine.predict_volume(model, ws.open_image().timepoint(1), ws.voxel_size, params, CPU)
-    merge_predictions(ws.graph, 1, found, params.d_sup)
+    setup = engine.detection_setup(ws)
+    volume = ws.open_image().timepoint(1)
+    found = engine.predict_volume(model, volume, setup.grid, setup.params, CPU)
+    merge_predictions(ws.graph, 1, found, setup.params.d_sup)
     scores = detection_scores(ws.graph, movie.graph, dmax=3.0, timepoints=[1])
     assert scores.f1 >= 0.8, scores
 

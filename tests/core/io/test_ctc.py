@@ -208,11 +208,11 @@ def test_import_yields_progress_and_can_stop(tmp_path):
         ("1 0 0 0\n", None, "outside its track's frames 0-0"),
         ("1 0 1 0\n", [blob(1, (2, 5, 5)), blob(1, (2, 5, 5), shape=(6, 20, 21))], "differs"),
         ("1 0 1 0\n", [blob(1, (2, 5, 5), dtype=np.float32)] * 2, "must be integer"),
-        ("1 0 1 0\n", [np.ones((20, 20), np.uint16)] * 2, "2D label images are not supported"),
+        ("1 0 1 0\n", [np.ones((2, 2, 5, 5), np.uint16)] * 2, "or 2D (y, x) label image"),
     ],
     ids=[
         "word", "three", "twice", "parent-late", "daughters", "no-parent", "absent-label",
-        "unknown-label", "outside", "shapes", "float", "2d",
+        "unknown-label", "outside", "shapes", "float", "4d",
     ],
 )  # fmt: skip
 def test_malformed_folders_give_one_line_errors(tmp_path, track_text, frames, expected):

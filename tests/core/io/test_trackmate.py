@@ -29,7 +29,7 @@ def graph() -> TrackingGraph:
     ids = sorted(n.id for n in g.nuclei())
     g.set_status(ids[:2], "rejected")
     g.set_status(ids[2:4], "predicted")
-    g.update_nuclei(ids[2:3], origin="predicted")
+    g.update_nuclei(ids[2:3], origin="predicted", confidence=0.4375)
     g.update_nucleus(ids[5], cov=(4.0, 0.5, -0.25, 5.0, 0.125, 6.0))  # a tilted ellipsoid
     g.set_link_status([next(iter(g.links())).key], "rejected")
     return g
@@ -70,6 +70,15 @@ def test_file_has_what_fijis_reader_needs(tmp_path, graph):
     assert float(image.get("voxeldepth")) == 2.0
     hidden = [s for s in spots if s.get("VISIBILITY") == "0"]
     assert len(hidden) == 2  # the rejected nuclei
+
+
+def test_quality_is_the_confidence_and_minus_one_without_one(tmp_path, graph):
+    write_trackmate(graph, tmp_path / "t.xml", VOXEL)
+    spots = {int(s.get("ID")): s for s in parse(tmp_path / "t.xml").getroot().iter("Spot")}
+    sure = next(n for n in graph.nuclei() if n.confidence is not None)
+    assert float(spots[sure.id].get("QUALITY")) == 0.4375
+    assert {s.get("QUALITY") for i, s in spots.items() if i != sure.id} == {"-1.0"}
+    assert read_trackmate(tmp_path / "t.xml").nucleus(sure.id).confidence == 0.4375
 
 
 def test_radius_is_the_equal_volume_sphere(tmp_path, graph):
@@ -120,6 +129,7 @@ def test_foreign_file_spheres_orientation_visibility_and_all_tracks(tmp_path):
     assert g.nucleus(10).center == (3.0, 2.5, 1.5) and g.nucleus(10).cov == (4, 0, 0, 4, 0, 4)
     assert g.nucleus(11).status == Status.REJECTED and g.nucleus(10).status == Status.ACCEPTED
     assert g.nucleus(10).origin == Origin.MANUAL
+    assert g.nucleus(11).confidence is None  # QUALITY 0.1: its detector's score, not ours
     # the edge written target -> source is oriented by frame; the unfiltered track is kept
     assert g.children(10) == [12] and g.children(12) == [13]
 

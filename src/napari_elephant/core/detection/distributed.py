@@ -17,10 +17,12 @@ import torch
 
 from napari_elephant.core.detection.engine import (
     detection_dir,
+    detection_setup,
     predict_volume,
-    prediction_params,
 )
+from napari_elephant.core.detection.model import pooling_schedule
 from napari_elephant.core.detection.postprocess import Ellipsoid
+from napari_elephant.core.detection.scale import NetworkGrid
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import open_image
 from napari_elephant.core.params import DetectionParams
@@ -39,20 +41,23 @@ def predict_block(
     voxel_size: tuple[float, float, float],
     checkpoint: str,
     params: dict,
+    grid: NetworkGrid,
     timepoints: Sequence[int],
     device: str = "cpu",
     threads: int = 1,
 ) -> list[tuple[int, list[Ellipsoid]]]:
-    """Worker task: detect nuclei in some timepoints, from files only."""
+    """Worker task: detect nuclei in some timepoints, from files only (the grid and
+    the resolved settings come from the caller, so every worker sees the same)."""
     torch.set_num_threads(threads)
     vs = VoxelSize(*voxel_size)
     source = open_image(image, dataset, vs, axes)
     model = build_model_from_checkpoint(checkpoint, device)
+    model.with_pooling(pooling_schedule(grid.voxel_size, model.config.depth))
     det = DetectionParams.model_validate(params)
     out = []
     for t in timepoints:
         volume = source.timepoint(t, normalized=True)
-        out.append((t, predict_volume(model, volume, vs, det, torch.device(device))))
+        out.append((t, predict_volume(model, volume, grid, det, torch.device(device))))
     source.close()
     return out
 
@@ -83,13 +88,15 @@ def predict_distributed(
     folder = detection_dir(ws)
     if not has_checkpoint(folder):
         raise InvalidInputError("no trained detection model yet: train one first")
+    setup = detection_setup(ws)
     args = (
         str(ws.image_path()),
         ws.image.dataset,
         ws.image.axes,
         ws.voxel_size.as_tuple(),
         str(Path(folder).resolve()),
-        prediction_params(ws).model_dump(),
+        setup.params.model_dump(),
+        setup.grid,
     )
     blocks = [list(timepoints[i : i + per_task]) for i in range(0, len(timepoints), per_task)]
     client, cluster = _client(scheduler)

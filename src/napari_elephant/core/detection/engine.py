@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -18,10 +19,12 @@ import numpy as np
 import torch
 
 from napari_elephant.core.detection.labels import annotations_from_nuclei
-from napari_elephant.core.detection.model import DetectionUNet, default_config
+from napari_elephant.core.detection.model import DetectionUNet, default_config, pooling_schedule
 from napari_elephant.core.detection.peaks import detect_nuclei
-from napari_elephant.core.detection.postprocess import Ellipsoid
+from napari_elephant.core.detection.postprocess import Ellipsoid, flatten_ellipsoids
 from napari_elephant.core.detection.pretrained import require_pretrained
+from napari_elephant.core.detection.scale import NetworkGrid, grid_for
+from napari_elephant.core.detection.sizes import NucleusSize, nucleus_size, resolve_detection
 from napari_elephant.core.detection.tiling import predict_tiled
 from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_annotation
 from napari_elephant.core.detection.train import train_detection as _train
@@ -37,7 +40,6 @@ from napari_elephant.core.training.checkpoint import (
     save_checkpoint,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
-from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace
 
 KIND = "detection"
@@ -49,16 +51,58 @@ def detection_dir(ws: Workspace) -> Path:
     return ws.models_dir / KIND
 
 
+@dataclass(frozen=True)
+class DetectionSetup:
+    """How a workspace's movie meets the network now: the nucleus size, the settings
+    with every ``auto`` size resolved from it, and the network's grid."""
+
+    size: NucleusSize
+    params: DetectionParams
+    grid: NetworkGrid
+
+    def describe(self) -> str:
+        return f"{self.size.describe()}; {self.grid.describe()}"
+
+
+def workspace_nucleus_size(ws: Workspace, source: ImageSource | None = None) -> NucleusSize:
+    """The typical nucleus size of the workspace now; the image is opened and read
+    only when neither the diameter setting nor an accepted nucleus gives it."""
+    det = ws.params.detection
+    accepted = [n for n in ws.graph.nuclei() if n.status == Status.ACCEPTED]
+    volume = None
+    if det.nucleus_diameter == "auto" and not accepted:
+        source = source if source is not None else ws.open_image()
+        volume = source.timepoint(0, normalized=True)
+    return nucleus_size(det, accepted, volume, ws.voxel_size)
+
+
+def detection_setup(ws: Workspace, source: ImageSource | None = None) -> DetectionSetup:
+    """The setup for the workspace's current annotations."""
+    source = source if source is not None else ws.open_image()
+    size = workspace_nucleus_size(ws, source)
+    grid = grid_for(ws.voxel_size, source.shape_zyx, size.radius_um)
+    return DetectionSetup(size, resolve_detection(ws.params.detection, size.radius_um), grid)
+
+
 def load_model(
-    ws: Workspace, device: torch.device, start: Start = "current"
+    ws: Workspace, device: torch.device, start: Start = "current", grid: NetworkGrid | None = None
 ) -> tuple[DetectionUNet, dict | None, bool]:
     """The network a round starts from: (model, optimizer state, fresh?).
 
     ``current``: the workspace's model (while it has none, what
     ``training.initial_model`` names); ``scratch``: a fresh default network;
     ``pretrained``: the model shipped with the package (without optimizer
-    state: a new Adam adapts it).
+    state: a new Adam adapts it).  Its z pooling follows ``grid`` (default:
+    the workspace's current one).
     """
+    grid = grid if grid is not None else detection_setup(ws).grid
+    model, state, fresh = _load_model(ws, device, start, grid)
+    return model.with_pooling(pooling_schedule(grid.voxel_size, model.config.depth)), state, fresh
+
+
+def _load_model(
+    ws: Workspace, device: torch.device, start: Start, grid: NetworkGrid
+) -> tuple[DetectionUNet, dict | None, bool]:
     if start not in STARTS:
         raise InvalidInputError(f"unknown start {start!r} (one of {', '.join(STARTS)})")
     folder = detection_dir(ws)
@@ -67,16 +111,17 @@ def load_model(
     if start == "pretrained":
         folder = require_pretrained()
     elif start == "scratch" or not has_checkpoint(folder):
-        model = DetectionUNet(default_config(ws.voxel_size)).to(device)
+        model = DetectionUNet(default_config(grid.voxel_size)).to(device)
         return model, None, True
     loaded = load_checkpoint(folder, device, expected_kind=KIND, with_optimizer=start == "current")
     return detection_model(loaded, folder).to(device), loaded.optimizer_state, False
 
 
 def collect_annotations(
-    ws: Workspace, source: ImageSource, timepoints: Sequence[int]
+    ws: Workspace, source: ImageSource, timepoints: Sequence[int], setup: DetectionSetup
 ) -> list[Annotation]:
-    """Accepted (true) and rejected (false) nuclei of the timepoints, with their volumes."""
+    """Accepted (true) and rejected (false) nuclei of the timepoints, with their volumes
+    resampled onto the network's grid (labels drawn there, in µm)."""
     extent = ws.voxel_size.to_um(np.asarray(source.shape_zyx) - 1)
     margin = ws.voxel_size.array / 2
     items = []
@@ -92,8 +137,9 @@ def collect_annotations(
                     f"lies outside the image ({source.n_timepoints} timepoints, "
                     f"{tuple(round(v, 1) for v in extent)} µm)"
                 )
-        volume = source.timepoint(t, normalized=True)
-        items.append(make_annotation(t, volume, true, false, ws.voxel_size, ws.params.detection))
+        volume = setup.grid.to_grid(source.timepoint(t, normalized=True))
+        true, false = setup.grid.shift_in(true), setup.grid.shift_in(false)
+        items.append(make_annotation(t, volume, true, false, setup.grid.voxel_size, setup.params))
     if not items:
         raise InvalidInputError(
             "no annotations to train on: accept or add some nuclei first "
@@ -118,10 +164,11 @@ def train_round(
     source = ws.open_image()
     if timepoints is None:
         timepoints = ws.graph.timepoints()
-    items = collect_annotations(ws, source, timepoints)
+    setup = detection_setup(ws, source)
+    items = collect_annotations(ws, source, timepoints, setup)
     if params.seed is not None:  # a seeded round is repeatable: weights and crops
         torch.manual_seed(params.seed)
-    model, optimizer_state, fresh = load_model(ws, device, start)
+    model, optimizer_state, fresh = load_model(ws, device, start, setup.grid)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
@@ -129,8 +176,8 @@ def train_round(
         model,
         optimizer,
         items,
-        ws.voxel_size,
-        params,
+        setup.grid.voxel_size,
+        params.model_copy(update={"crop_size": crop_shape(params, setup.grid)}),
         device,
         prior=fresh and params.prior,
         stop=stop,
@@ -147,30 +194,37 @@ def train_round(
 
 
 def prediction_params(ws: Workspace) -> DetectionParams:
-    """The workspace's detection settings as prediction applies them: an ``auto``
-    nucleus radius resolved to the median radius of its accepted nuclei (the
-    default radius while there are none), and ``r_min`` raised to
-    ``min_radius_fraction`` of that radius."""
-    det = ws.params.detection
-    radius = det.nucleus_radius
-    if radius == "auto":
-        radii = [n.radius for n in ws.graph.nuclei() if n.status == Status.ACCEPTED]
-        radius = float(np.median(radii)) if radii else det.default_radius
-    r_min = max(det.r_min, det.min_radius_fraction * radius)
-    return det.model_copy(update={"nucleus_radius": radius, "r_min": r_min})
+    """The workspace's detection settings with every ``auto`` size resolved (see
+    :mod:`~napari_elephant.core.detection.sizes`)."""
+    return resolve_detection(ws.params.detection, workspace_nucleus_size(ws).radius_um)
+
+
+def crop_shape(params: TrainingParams, grid: NetworkGrid) -> tuple[int, int, int]:
+    """Training crop (grid voxels): the setting, or for ``auto`` about ten nucleus radii
+    wide and up to five tall (a 2D movie: one slice, twenty radii wide)."""
+    if params.crop_size != "auto":
+        return params.crop_size
+    if grid.flat:
+        return (1, 128, 128)
+    anisotropy = grid.voxel_size.anisotropy
+    return (int(np.clip(round(64 / anisotropy), 1, 32)), 64, 64)
 
 
 def predict_volume(
     model: torch.nn.Module,
     volume: np.ndarray,
-    voxel_size: VoxelSize,
+    grid: NetworkGrid,
     params: DetectionParams,
     device: torch.device,
     stop: StopFlag | None = None,
 ) -> list[Ellipsoid]:
-    """Ellipsoids (µm) of one normalised timepoint volume (in-process and on workers)."""
-    probs = predict_tiled(model, volume, device=device, amp=device.type == "cuda", stop=stop)
-    return detect_nuclei(probs, voxel_size, params)
+    """Ellipsoids (µm) of one normalised timepoint of the movie (in-process and on
+    workers): resampled onto ``grid``, predicted, read back in µm."""
+    probs = predict_tiled(
+        model, grid.to_grid(volume), device=device, amp=device.type == "cuda", stop=stop
+    )
+    found = detect_nuclei(probs, grid.voxel_size, params, origin_um=grid.origin_um)
+    return flatten_ellipsoids(found) if grid.flat else found
 
 
 def predict_round(
@@ -185,15 +239,15 @@ def predict_round(
         raise InvalidInputError("no trained detection model yet: train one first")
     source = ws.open_image()
     tps = list(range(source.n_timepoints)) if timepoints is None else list(timepoints)
-    model, _, _ = load_model(ws, device)
+    setup = detection_setup(ws, source)
+    model, _, _ = load_model(ws, device, grid=setup.grid)
     model.eval()
-    params = prediction_params(ws)
     start = time.perf_counter()
     for i, t in enumerate(tps, start=1):
         if stop is not None and stop.is_set():
             return i - 1
         volume = source.timepoint(t, normalized=True)
-        found = predict_volume(model, volume, ws.voxel_size, params, device)
+        found = predict_volume(model, volume, setup.grid, setup.params, device)
         yield Progress(
             "prediction",
             i,

@@ -115,4 +115,13 @@ def _quadratic(d: np.ndarray, inv: np.ndarray) -> np.ndarray:
 
 
 def _as_nucleus(nid: int, t: int, e: Ellipsoid) -> Nucleus:
-    return make_nucleus(nid, t, e.center, e.cov, status=Status.PREDICTED, origin=Origin.PREDICTED)
+    """A predicted nucleus that keeps what the network thought of it (confidence)."""
+    return make_nucleus(
+        nid,
+        t,
+        e.center,
+        e.cov,
+        status=Status.PREDICTED,
+        origin=Origin.PREDICTED,
+        confidence=e.confidence,
+    )

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -254,6 +254,8 @@ class DetectionUNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
+        if x.shape[2] == 1:
+            return self._forward_flat(x[:, :, 0])[:, :, None]
         order = self.config.axis_order
         size = internal_order(tuple(x.shape[2:]), order)
         x = x.permute(_TO_INTERNAL[order])
@@ -272,12 +274,74 @@ class DetectionUNet(nn.Module):
             x = self.decoders[level](torch.cat((skip, x), dim=1))
         return crop_to(self.head(x), size).permute(_FROM_INTERNAL[order]).contiguous()
 
+    def _forward_flat(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, Y, X) -> logits (N, classes, Y, X): the same network on a 2D image.
+
+        A single slice is read as an infinitely tall, z-constant volume: each
+        3×3×3 kernel then acts as its sum over z (what replicate padding in z
+        would give), pools and upsampling leave z alone.  So one set of
+        weights serves 2D and 3D movies, and 2D costs a third of a slice.
+        """
+        z_axis = 2 + self.config.axis_order.index("z")
+        size = x.shape[2:]
+        x = pad_to_multiple_2d(x, 2**self.config.depth, self.config.pad_mode)
+        skips = []
+        for level in range(self.config.depth):
+            x = _block_flat(self.encoders[level], x, z_axis)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = _block_flat(self.encoders[self.config.depth], x, z_axis)
+        for level in reversed(range(self.config.depth)):
+            skip = skips[level]
+            x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
+            x = _block_flat(self.decoders[level], torch.cat((skip, x), dim=1), z_axis)
+        head = self.head.weight.flatten(2).sum(2)[:, :, None, None]
+        x = F.conv2d(x, head, self.head.bias)
+        y0, x0 = ((have - want) // 2 for have, want in zip(x.shape[2:], size, strict=True))
+        return x[:, :, y0 : y0 + size[0], x0 : x0 + size[1]]
+
+    def with_pooling(self, pool_z: tuple[bool, ...]) -> DetectionUNet:
+        """This network with another z-pooling schedule (pools hold no weights): the
+        schedule follows the grid a movie is resampled to."""
+        pool_z = tuple(bool(v) for v in pool_z)
+        if pool_z != self.config.pool_z:
+            self.config = replace(self.config, pool_z=pool_z)
+            self.pools = nn.ModuleList(
+                nn.MaxPool3d(internal_order((2 if pz else 1, 2, 2), self.config.axis_order))
+                for pz in pool_z
+            )
+        return self
+
     def _check_input(self, x: torch.Tensor) -> None:
         if x.ndim != 5 or x.shape[1] != self.config.in_channels:
             raise InvalidInputError(
                 f"the detection network expects (N, {self.config.in_channels}, Z, Y, X) "
                 f"input, got shape {tuple(x.shape)}"
             )
+
+
+def _block_flat(block: nn.Sequential, x: torch.Tensor, z_axis: int) -> torch.Tensor:
+    """Run a :class:`ConvBlock` on (N, C, Y, X) with each 3D kernel summed over z."""
+    for layer in block:
+        if isinstance(layer, nn.Conv3d):
+            x = F.conv2d(x, layer.weight.sum(z_axis), layer.bias, padding=1)
+        else:
+            x = layer(x)
+    return x
+
+
+def pad_to_multiple_2d(x: torch.Tensor, multiple: int, mode: str) -> torch.Tensor:
+    """Pad (N, C, H, W) at both ends to multiples of ``multiple`` (see :func:`pad_to_multiple`)."""
+    pads: list[int] = []
+    for size in reversed(x.shape[2:]):
+        total = -size % multiple
+        pads += [total // 2, total - total // 2]
+    if not any(pads):
+        return x
+    sizes = list(reversed(x.shape[2:]))
+    if mode == "reflect" and any(p >= sizes[i // 2] for i, p in enumerate(pads)):
+        mode = "replicate"
+    return F.pad(x, pads, mode=mode)
 
 
 def init_weights(model: nn.Module) -> None:

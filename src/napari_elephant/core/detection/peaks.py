@@ -14,7 +14,7 @@ recovers most of both failures:
    nucleus counts, its centre counts double;
 2. blob response: the scale-normalised Laplacian of Gaussian of the
    centre-ness, σ = r / √3 per axis in µm for the typical nucleus radius r
-   (``nucleus_radius``: by default the median of the accepted nuclei) — the
+   (half the resolved ``nucleus_diameter``; :mod:`.sizes`) — the
    classical matched blob filter, here on the network's map rather than on
    the raw image, so that two touching nuclei in one fat blob of
    centre-ness still give two peaks;
@@ -27,7 +27,7 @@ recovers most of both failures:
    the centre is the peak itself (a region cut out of a merged blob is
    lopsided);
 5. an ellipsoid from the region's second moments (as in the paper's recipe),
-   radius < ``r_min`` dropped, semi-axes clamped to ``r_max``.
+   lateral radius < ``r_min`` dropped, semi-axes clamped to ``r_max``.
 
 Suppression against human annotations (``d_sup``) happens when the results
 are merged into the graph, as for the paper's recipe.
@@ -48,9 +48,11 @@ from napari_elephant.core.detection.postprocess import (
     _check_probs,
     clamp_radii,
     component_moments,
-    equal_volume_radius,
     extract_nuclei,
+    region_confidence,
 )
+from napari_elephant.core.ellipsoid import lateral_radius
+from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.units import VoxelSize
 
@@ -96,9 +98,13 @@ def blob_response(score: np.ndarray, voxel_size: VoxelSize, radius_um: float) ->
 
 
 def typical_radius(params: DetectionParams) -> float:
-    """The radius the blob filter is tuned to (``auto`` unresolved: the default radius)."""
-    r = params.nucleus_radius
-    return float(params.default_radius if r == "auto" else r)
+    """The radius the blob filter is tuned to: half the (resolved) nucleus diameter."""
+    d = params.nucleus_diameter
+    if d == "auto":
+        raise InvalidInputError(
+            "the nucleus size is not resolved: use detection.sizes.resolve_detection first"
+        )
+    return float(d) / 2.0
 
 
 def peak_footprint(voxel_size: VoxelSize, distance_um: float) -> np.ndarray:
@@ -152,12 +158,13 @@ def extract_peaks(
     means = np.asarray(peaks_at, dtype=np.float64).reshape(-1, 3) * voxel_size.array
     height = ndimage.maximum(response, markers, np.arange(1, n + 1))
     cov = cov * SOLID_ELLIPSOID_FACTOR
-    keep = equal_volume_radius(cov) >= params.r_min
+    keep = lateral_radius(cov) >= params.r_min
     cov = clamp_radii(cov[keep], params.r_max)
     centers = means[keep] + np.asarray(origin_um, dtype=np.float64)
     volumes = 4.0 / 3.0 * np.pi * np.sqrt(np.linalg.det(cov))
     scores = np.asarray(height, np.float64)[keep]
+    conf = region_confidence(regions, n, probs)[keep]
     return [
-        Ellipsoid(c, m, float(s), float(v))
-        for c, m, s, v in zip(centers, cov, scores, volumes, strict=True)
+        Ellipsoid(c, m, float(s), float(v), float(q))
+        for c, m, s, v, q in zip(centers, cov, scores, volumes, conf, strict=True)
     ]

@@ -8,7 +8,7 @@
    whose labelling uses full connectivity), an ellipsoid per component from
    its second central moments in µm, enlarged by ``1 / center_ratio`` (the
    labels drew centres as the nucleus shrunk by ``center_ratio``), dropped
-   when its equal-volume radius is below ``r_min``, semi-axes clamped to
+   when its lateral radius is below ``r_min``, semi-axes clamped to
    ``r_max``.
 3. :func:`suppress` — of two nuclei closer than ``d_sup`` the human
    annotation wins, then the larger volume.
@@ -29,7 +29,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from napari_elephant.core.detection.labels import BACKGROUND, CENTER
+from napari_elephant.core.detection.labels import BACKGROUND, CENTER, PERIPHERY
+from napari_elephant.core.ellipsoid import flat_cov, lateral_radius
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.units import VoxelSize
@@ -43,18 +44,32 @@ CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)  # 26-connectivity
 class Ellipsoid:
     """A detected nucleus: centre (z, y, x) µm, covariance µm², score, volume µm³.
 
-    ``score`` is the mean (raw) centre probability over the component.
+    ``score`` is the mean (raw) centre probability over the component;
+    ``confidence`` (in [0, 1], None when unknown) is :func:`region_confidence`.
     """
 
     center: np.ndarray
     cov: np.ndarray
     score: float
     volume: float
+    confidence: float | None = None
 
     @property
     def radius(self) -> float:
         """Radius of the sphere of equal volume (µm)."""
         return float(np.linalg.det(self.cov) ** (1.0 / 6.0))
+
+
+def flatten_ellipsoids(found: list[Ellipsoid]) -> list[Ellipsoid]:
+    """Detections of a 2D movie as 2D nuclei: z = 0, no z coupling, and cov_zz the
+    product of the ellipse's semi-axes (so the equal-volume radius is their
+    geometric mean), the graph's convention for 2D."""
+    out = []
+    for e in found:
+        flat = flat_cov(np.asarray(e.cov, dtype=np.float64)[1:, 1:])
+        center = np.array([0.0, e.center[1], e.center[2]])
+        out.append(Ellipsoid(center, flat, e.score, float(np.pi * flat[0, 0]), e.confidence))
+    return out
 
 
 # ----------------------------------------------------------------- denoising
@@ -124,13 +139,26 @@ def extract_nuclei(
     _counts, means, cov, score = component_moments(labels, n, voxel_size, probs[CENTER])
     cov = cov * (SOLID_ELLIPSOID_FACTOR / params.center_ratio**2)
     centers = means + np.asarray(origin_um, dtype=np.float64)
-    keep = equal_volume_radius(cov) >= params.r_min
+    keep = lateral_radius(cov) >= params.r_min
     cov = clamp_radii(cov[keep], params.r_max)
     volumes = 4.0 / 3.0 * np.pi * np.sqrt(np.linalg.det(cov))
+    conf = region_confidence(labels, n, probs)[keep]
     return [
-        Ellipsoid(c, m, float(s), float(v))
-        for c, m, s, v in zip(centers[keep], cov, score[keep], volumes, strict=True)
+        Ellipsoid(c, m, float(s), float(v), float(q))
+        for c, m, s, v, q in zip(centers[keep], cov, score[keep], volumes, conf, strict=True)
     ]
+
+
+def region_confidence(labels: np.ndarray, n: int, probs: np.ndarray) -> np.ndarray:
+    """Per region 1..n, the mean centre-ness P(centre) + ½ P(periphery) (as
+    :func:`~.peaks.centreness`), clipped to [0, 1]: a nucleus the network is sure
+    of is bright in the centre-ness all over, a doubtful one is a weak blob."""
+    coords = np.nonzero(labels)
+    lab = labels[coords].astype(np.intp) - 1
+    values = np.asarray(probs[CENTER])[coords] + 0.5 * np.asarray(probs[PERIPHERY])[coords]
+    counts = np.bincount(lab, minlength=n)
+    sums = np.bincount(lab, values.astype(np.float64), minlength=n)
+    return np.clip(sums / np.maximum(counts, 1), 0.0, 1.0)
 
 
 def component_moments(

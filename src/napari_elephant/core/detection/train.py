@@ -130,7 +130,10 @@ def sample_crop(
     return augmenter.augment(image, labels, is_false, out_shape)
 
 
-def _batch(crops: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
+def batch_tensors(
+    crops: list[tuple[np.ndarray, ...]], device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    """Stacked (image, labels, is_false) tensors of training crops on ``device``."""
     image = torch.from_numpy(np.stack([c[0] for c in crops])[:, None]).float().to(device)
     labels = torch.from_numpy(np.stack([c[1] for c in crops])).long().to(device)
     is_false = torch.from_numpy(np.stack([c[2] for c in crops])).bool().to(device)
@@ -163,7 +166,7 @@ def cosine_lr(lr: float, i: int, n: int, floor: float = 0.1) -> float:
     return float(lr * (floor + (1 - floor) * 0.5 * (1 + np.cos(np.pi * i / (n - 1)))))
 
 
-def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = float(lr)  # a numpy scalar would make optimizer.pt unsafe to load
 
@@ -208,7 +211,7 @@ def train_detection(
         if step <= n_prior:
             lr = PRIOR_LEARNING_RATES[(step - 1) // PRIOR_CROPS_PER_EPOCH]
             item = items[rng.integers(len(items))]
-            image, _, _ = _batch([sample_crop(rng, item, params.crop_size, None)], device)
+            image, _, _ = batch_tensors([sample_crop(rng, item, params.crop_size, None)], device)
             loss_fn = lambda logits, image=image: prior_loss(logits, image)  # noqa: E731
             task = "prior training"
         else:
@@ -218,12 +221,12 @@ def train_detection(
                 sample_crop(rng, item, params.crop_size, augmenter)
                 for _ in range(params.batch_size)
             ]
-            image, labels, is_false = _batch(crops, device)
+            image, labels, is_false = batch_tensors(crops, device)
             loss_fn = lambda logits, labels=labels, f=is_false: vclass_loss(  # noqa: E731
                 logits, labels, f, wt=params.wt, wf=params.wf
             )
             task = "training"
-        _set_lr(optimizer, lr)
+        set_lr(optimizer, lr)
         loss = _step(model, optimizer, scaler, device, loss_fn, image)
         yield Progress(task, step, total, loss, lr, time.perf_counter() - start)
     return TrainOutcome(total, loss, False, time.perf_counter() - start)

@@ -32,7 +32,7 @@ from torch import nn
 
 from napari_elephant.core.detection.augment import Augmenter, AugmentTransform
 from napari_elephant.core.detection.labels import as_ellipsoid
-from napari_elephant.core.detection.train import TrainOutcome, crop_start, take
+from napari_elephant.core.detection.train import TrainOutcome, crop_start, set_lr, take
 from napari_elephant.core.flow.labels import (
     FlowLabels,
     Pair,
@@ -214,11 +214,6 @@ def _step(
     return float(loss.detach())
 
 
-def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = float(lr)  # a plain float keeps optimizer.pt safe to load
-
-
 def _augmenter(rng: np.random.Generator, params: FlowParams, vs: VoxelSize) -> Augmenter | None:
     """Flips, lateral scaling 0.5–2 and rotation about z; no contrast change (the SSIM
     term compares the two frames, so both must keep their relation)."""
@@ -255,7 +250,7 @@ def train_flow(
             for i in indices
         ]
         lr = phase_lr(params.learning_rate, step - 1, total)
-        _set_lr(optimizer, lr)
+        set_lr(optimizer, lr)
         loss = _step(model, optimizer, scaler, _batch(crops, device), scale, params)
         yield Progress("flow training", step, total, loss, lr, time.perf_counter() - start)
     return TrainOutcome(total, loss, False, time.perf_counter() - start)

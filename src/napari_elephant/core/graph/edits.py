@@ -42,10 +42,11 @@ class GraphEditsMixin:
         origin: Origin | str = Origin.MANUAL,
         tags: Iterable[str] = (),
         id: int | None = None,
+        confidence: float | None = None,
     ) -> int:
         """Add one nucleus (covariance or radius in µm); returns its id."""
         nid = self.new_id() if id is None else int(id)
-        n = make_nucleus(nid, t, center, cov, radius, status, origin, tags)
+        n = make_nucleus(nid, t, center, cov, radius, status, origin, tags, confidence)
         self.apply(AddNuclei((n,), name="add nucleus"))
         return nid
 
@@ -68,7 +69,7 @@ class GraphEditsMixin:
         self.apply(self.removal(ids))
 
     def update_nucleus(self: TrackingGraph, nid: int, **changes: Any) -> None:
-        """Change centre, cov (3×3 or six values), status, origin or tags of one nucleus."""
+        """Change centre, cov (3×3 or six values), status, origin, tags or confidence."""
         self.update_nuclei([nid], **changes)
 
     def update_nuclei(self: TrackingGraph, ids: Iterable[int], **changes: Any) -> None:
@@ -103,7 +104,7 @@ class GraphEditsMixin:
 
 def _changed(n: Nucleus, changes: dict[str, Any]) -> Nucleus:
     """Validated copy of a nucleus with some fields replaced."""
-    unknown = set(changes) - {"center", "cov", "radius", "status", "origin", "tags"}
+    unknown = set(changes) - {"center", "cov", "radius", "status", "origin", "tags", "confidence"}
     if unknown:
         raise GraphError(f"cannot change {', '.join(sorted(unknown))} of a nucleus")
     cov = changes.get("cov", None if "radius" in changes else n.cov)
@@ -118,4 +119,5 @@ def _changed(n: Nucleus, changes: dict[str, Any]) -> Nucleus:
         changes.get("status", n.status),
         changes.get("origin", n.origin),
         changes.get("tags", n.tags),
+        changes.get("confidence", n.confidence),
     )

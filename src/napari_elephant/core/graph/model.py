@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import GraphError
 
 Vec3 = tuple[float, float, float]
@@ -91,7 +92,12 @@ def check_cov(six: Sequence[float]) -> Cov6:
 
 @dataclass(frozen=True, slots=True)
 class Nucleus:
-    """One nucleus (an ellipsoid) at one timepoint."""
+    """One nucleus (an ellipsoid) at one timepoint.
+
+    ``confidence`` is what the detection network thought of a predicted nucleus
+    (in [0, 1], kept when it is accepted); None for manual nuclei and files
+    that do not carry it.
+    """
 
     id: int
     t: int
@@ -100,6 +106,7 @@ class Nucleus:
     status: Status = Status.ACCEPTED
     origin: Origin = Origin.MANUAL
     tags: frozenset[str] = field(default=NO_TAGS)
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         # bulk loaders build records directly: accept plain strings, store enums
@@ -139,6 +146,7 @@ def make_nucleus(
     status: Status | str = Status.ACCEPTED,
     origin: Origin | str = Origin.MANUAL,
     tags: Iterable[str] = (),
+    confidence: float | None = None,
 ) -> Nucleus:
     """Validated constructor: accepts a 3×3 or six-value covariance, or a radius."""
     c = tuple(float(v) for v in center)
@@ -161,7 +169,28 @@ def make_nucleus(
         status=parse_status(status),
         origin=Origin(str(origin)),
         tags=frozenset(tags) or NO_TAGS,
+        confidence=check_confidence(confidence, id),
     )
+
+
+def check_confidence(value: float | None, nid: int = 0) -> float | None:
+    """None, or a finite number in [0, 1] (a mean of probabilities)."""
+    if value is None:
+        return None
+    q = float(value)
+    if not (np.isfinite(q) and 0.0 <= q <= 1.0):
+        raise GraphError(f"nucleus {nid}: confidence must be a number in [0, 1], got {value!r}")
+    return q
+
+
+def flatten_to_2d(nucleus: Nucleus) -> Nucleus:
+    """The nucleus as a 2D movie holds it: centre z = 0, covariance from its (y, x)
+    block by :func:`~napari_elephant.core.ellipsoid.flat_cov`; every 2D importer
+    goes through here so that 2D nuclei look the same whatever file they came from."""
+    _z, y, x = nucleus.center
+    cov = flat_cov(six_to_cov(nucleus.cov)[1:, 1:])
+    flat = replace(nucleus, center=(0.0, float(y), float(x)), cov=cov_to_six(cov))
+    return flat if flat != nucleus else nucleus
 
 
 @dataclass(frozen=True, slots=True)

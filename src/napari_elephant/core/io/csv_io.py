@@ -2,21 +2,26 @@
 
 Columns written, in this order::
 
-    id,t,z,y,x,cov_zz,cov_zy,cov_zx,cov_yy,cov_yx,cov_xx,parent_id,status
+    id,t,z,y,x,cov_zz,cov_zy,cov_zx,cov_yy,cov_yx,cov_xx,parent_id,status,confidence
 
 Positions in µm, covariance in µm² (upper triangle, see ``COV_KEYS``),
-``parent_id`` empty for none, ``status`` the nucleus' status.  Floats are
-written with ``repr`` so a round trip is exact.
+``parent_id`` empty for none, ``status`` the nucleus' status, ``confidence``
+the detection network's (0–1), empty for none.  Floats are written with
+``repr`` so a round trip is exact.
 
 A CSV carries less than the graph: no origin (new nuclei get "predicted"
 when their status is predicted, "manual" otherwise), no tags, and no link
 status (a link takes its child's status).  GEFF keeps everything.
 
 Reading is lenient where it is safe: ``radius`` (µm) may replace the six
-covariance columns, ``parent_id`` and ``status`` (default accepted) may be
-absent, unknown columns are ignored.  Everything else is checked, and each
-error names the file and the row, counted like a spreadsheet (the header is
-row 1).
+covariance columns, ``parent_id``, ``status`` (default accepted) and
+``confidence`` (default none) may be absent, unknown columns are ignored.  A
+table without a ``z`` column is a 2D movie's: its nuclei are 2D (z = 0, the
+flat covariance of :func:`~napari_elephant.core.ellipsoid.flat_cov` built
+from ``cov_yy``, ``cov_yx``, ``cov_xx``, which replace the six columns;
+``radius`` still works).
+Everything else is checked, and each error names the file and the row, counted
+like a spreadsheet (the header is row 1).
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ import csv
 import os
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 
+from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import (
     COV_KEYS,
@@ -46,10 +53,12 @@ from napari_elephant.core.graph import (
 )
 from napari_elephant.core.graph.graph import gc_paused
 from napari_elephant.core.graph.merge import MergeReport
+from napari_elephant.core.graph.model import NO_TAGS
 
 COV_COLUMNS = tuple(f"cov_{k}" for k in COV_KEYS)
-CSV_COLUMNS = ("id", "t", "z", "y", "x", *COV_COLUMNS, "parent_id", "status")
-REQUIRED_COLUMNS = ("id", "t", "z", "y", "x")
+CSV_COLUMNS = ("id", "t", "z", "y", "x", *COV_COLUMNS, "parent_id", "status", "confidence")
+COV_2D_COLUMNS = ("cov_yy", "cov_yx", "cov_xx")
+REQUIRED_COLUMNS = ("id", "t", "y", "x")  # and z, except in a 2D movie's table
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,9 @@ def write_csv(graph: TrackingGraph, path: str | os.PathLike) -> None:
 def _row(n: Nucleus, parent: int | None) -> tuple:
     # csv writes a Python float as its repr, the shortest text that reads back exactly
     numbers = [float(v) for v in (*n.center, *n.cov)]
-    return (int(n.id), int(n.t), *numbers, "" if parent is None else int(parent), n.status.value)
+    p = "" if parent is None else int(parent)
+    q = "" if n.confidence is None else float(n.confidence)
+    return (int(n.id), int(n.t), *numbers, p, n.status.value, q)
 
 
 # ------------------------------------------------------------------ reading
@@ -96,12 +107,13 @@ def read_csv(path: str | os.PathLike) -> list[CsvRow]:
     table = _Table(header, records, path)
     ids, _ = table.integers("id")
     t, _ = table.integers("t")
-    centers = np.stack([table.numbers(a)[0] for a in "zyx"], axis=1)
+    centers = np.stack([_column_or_zero(table, a) for a in "zyx"], axis=1)
     six = _covariances(table)
     parents, has_parent = table.integers("parent_id", optional=True)
     status = _statuses(table)
     origin = [Origin.PREDICTED if s is Status.PREDICTED else Origin.MANUAL for s in status]
-    nuclei = map(Nucleus, ids.tolist(), t.tolist(), _tuples(centers), _tuples(six), status, origin)
+    columns = (ids.tolist(), t.tolist(), _tuples(centers), _tuples(six), status, origin)
+    nuclei = map(Nucleus, *columns, repeat(NO_TAGS), _confidences(table))
     parent_ids = [
         p if h else None for p, h in zip(parents.tolist(), has_parent.tolist(), strict=True)
     ]
@@ -137,16 +149,18 @@ class _Table:
         self.index: dict[str, int] = {}
         for i, name in enumerate(header):
             self.index.setdefault(name, i)
+        self.two_d = "z" not in self.index  # a 2D movie's table
+        self.cov_columns = COV_2D_COLUMNS if self.two_d else COV_COLUMNS
         self._require()
         kept = [(row, r) for row, r in enumerate(records, start=2) if any(v.strip() for v in r)]
         self.rows = np.array([row for row, _ in kept], dtype=np.int64)
         self.records = [r for _, r in kept]
-        self.use_radius = not all(c in self.index for c in COV_COLUMNS)
+        self.use_radius = not all(c in self.index for c in self.cov_columns)
 
     def _require(self) -> None:
         missing = [c for c in REQUIRED_COLUMNS if c not in self.index]
-        if "radius" not in self.index and not all(c in self.index for c in COV_COLUMNS):
-            missing += [c for c in COV_COLUMNS if c not in self.index]
+        if "radius" not in self.index and not all(c in self.index for c in self.cov_columns):
+            missing += [c for c in self.cov_columns if c not in self.index]
             missing[-1] += " (or radius)"
         if missing:
             raise self.fail(0, f"missing required column(s): {', '.join(missing)}", row=1)
@@ -196,16 +210,29 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def _column_or_zero(table: _Table, name: str) -> np.ndarray:
+    """A coordinate column; z is 0 in a 2D movie's table, which has none."""
+    if name == "z" and table.two_d:
+        return np.zeros(len(table.records))
+    return table.numbers(name)[0]
+
+
 def _covariances(table: _Table) -> np.ndarray:
-    """(n, 6) µm², from the six columns or from radius; positive definite."""
+    """(n, 6) µm², from the six (2D: three) columns or from radius; positive definite."""
     if table.use_radius:
         r, _ = table.numbers("radius")
         if (r <= 0).any():
             i = int(np.argmax(r <= 0))
             raise table.fail(i, f"radius must be positive, got {str(table.text('radius')[i])!r}")
         return np.outer(r * r, [1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
-    six = np.stack([table.numbers(c)[0] for c in COV_COLUMNS], axis=1)
-    ok = np.linalg.eigvalsh(six_to_cov(six))[:, 0] > 0 if len(six) else np.ones(0, bool)
+    values = np.stack([table.numbers(c)[0] for c in table.cov_columns], axis=1)
+    if table.two_d:  # (yy, yx, xx) -> the flat ellipsoid's six values
+        yx = values[:, [0, 1, 1, 2]].reshape(-1, 2, 2)
+        ok = np.linalg.eigvalsh(yx)[:, 0] > 0 if len(yx) else np.ones(0, bool)
+        six = flat_cov(yx)[:, [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
+    else:
+        six = values
+        ok = np.linalg.eigvalsh(six_to_cov(six))[:, 0] > 0 if len(six) else np.ones(0, bool)
     if not ok.all():
         raise table.fail(int(np.argmin(ok)), "covariance is not positive definite")
     return six
@@ -224,6 +251,17 @@ def _statuses(table: _Table) -> list[Status]:
             i = int(np.argmax(inverse == k))
             raise table.fail(i, f"unknown status {text!r} (expected one of {allowed})") from None
     return [members[k] for k in inverse.ravel().tolist()]
+
+
+def _confidences(table: _Table) -> list[float | None]:
+    """Confidence per row, None where the cell or the column is empty; else 0–1."""
+    q, present = table.numbers("confidence", optional=True)
+    bad = present & ((q < 0) | (q > 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        text = str(table.text("confidence")[i])
+        raise table.fail(i, f"confidence must be between 0 and 1, got {text!r}")
+    return [float(v) if h else None for v, h in zip(q.tolist(), present.tolist(), strict=True)]
 
 
 def _tuples(a: np.ndarray) -> list[tuple[float, ...]]:
@@ -290,9 +328,10 @@ class _Plan:
 def import_csv(graph: TrackingGraph, path: str | os.PathLike) -> ImportReport:
     """Merge a CSV into a graph as one undoable step.
 
-    A row whose id exists updates that nucleus' centre, covariance and status
-    (its timepoint must match); a ``parent_id`` adds the link with the child's
-    status, or updates the status of an existing one.  Links already in the
+    A row whose id exists updates that nucleus' centre, covariance, status and
+    confidence (an empty one keeps it; its timepoint must match); a
+    ``parent_id`` adds the link with the child's status, or updates the status
+    of an existing one.  Links already in the
     graph are never removed.  New nuclei get origin "predicted" when their
     status is predicted, "manual" otherwise.
     """
@@ -340,7 +379,8 @@ def _plan_nucleus(graph: TrackingGraph, r: CsvRow, plan: _Plan, path: Path) -> N
         raise InvalidInputError(
             f"{path}, row {r.row}: nucleus {n.id} exists at t={old.t}, not t={n.t}"
         )
-    new = old.with_(center=n.center, cov=n.cov, status=n.status)
+    confidence = old.confidence if n.confidence is None else n.confidence  # empty keeps it
+    new = old.with_(center=n.center, cov=n.cov, status=n.status, confidence=confidence)
     if new != old:
         plan.before.append(old)
         plan.after.append(new)

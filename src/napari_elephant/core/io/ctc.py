@@ -25,7 +25,12 @@ one 4D TIFF), which give detections only: no links are guessed from labels
 that repeat across frames.  Nuclei are the ellipsoids of the labelled
 regions (see :mod:`.label_images`), all accepted, origin manual; tracks are
 linked frame to frame, and each track's first nucleus to the last nucleus of
-its parent track.  3D+t only.
+its parent track.
+
+2D movies (Z = 1): the export writes 2D (Y, X) masks, as the CTC's 2D
+datasets have, and 2D label images read back as 2D nuclei (z = 0, the flat
+covariance of :func:`~napari_elephant.core.ellipsoid.flat_cov`); see
+:mod:`.label_images`.
 """
 
 from __future__ import annotations
@@ -173,7 +178,11 @@ def _check_target(folder: Path, overwrite: bool) -> None:
 
 
 def _write_mask(path: Path, mask: np.ndarray, vs: VoxelSize) -> None:
-    metadata = {"spacing": vs.z, "unit": "micron", "axes": "ZYX"}
+    """One frame as an ImageJ TIFF with its voxel size; a 2D movie's as a (Y, X) image."""
+    if mask.shape[0] == 1:
+        mask, metadata = mask[0], {"unit": "micron", "axes": "YX"}
+    else:
+        metadata = {"spacing": vs.z, "unit": "micron", "axes": "ZYX"}
     tifffile.imwrite(path, mask, imagej=True, resolution=(1 / vs.x, 1 / vs.y), metadata=metadata)
 
 
@@ -306,7 +315,8 @@ def _voxel_size(movie: LabelMovie, given: VoxelSize | Sequence[float] | None) ->
     if given is not None:
         return as_voxel_size(given)
     raise InvalidInputError(
-        f"{movie.source}: the label images carry no voxel size; give it in µm (--voxel-size Z Y X)"
+        f"{movie.source}: the label images carry no voxel size; give it in µm "
+        "(--voxel-size Z Y X, or Y X for a 2D movie)"
     )
 
 

@@ -119,7 +119,9 @@ def write_graph(
     CTC needs the movie's voxel size and (T, Z, Y, X) shape (masks cover the
     whole movie); TrackMate records them for Fiji when given, with
     ``image_path`` as the movie Fiji opens.  ``progress`` receives the
-    per-frame records of the CTC export.
+    per-frame records of the CTC export.  A shape with Z = 1 is a 2D movie:
+    CTC writes 2D masks, TrackMate a 2D image's settings, GEFF the y, x axes
+    only (CSV keeps its columns, z = 0).
     """
     from napari_elephant.core.io.csv_io import write_csv
     from napari_elephant.core.io.geff_write import write_geff
@@ -132,12 +134,17 @@ def write_graph(
     if fmt == "csv":
         write_csv(graph, path)
     elif fmt == "geff":
-        write_geff(graph, path, overwrite=overwrite)
+        write_geff(graph, path, overwrite=overwrite, two_d=is_2d_shape(shape_tzyx))
     elif fmt == "ctc":
         summary = _write_ctc(graph, path, voxel_size, shape_tzyx, overwrite, progress)
     else:
         write_trackmate(graph, path, voxel_size or VoxelSize(), shape_tzyx, image_path)
     return summary
+
+
+def is_2d_shape(shape_tzyx: Sequence[int] | None) -> bool:
+    """Whether a movie of this (T, Z, Y, X) shape is 2D (one z plane); unknown: no."""
+    return shape_tzyx is not None and len(shape_tzyx) == 4 and int(shape_tzyx[1]) == 1
 
 
 def _write_ctc(

@@ -21,6 +21,7 @@ import zarr
 from geff import GeffReader
 from geff_spec import Axis, GeffMetadata
 
+from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
 from napari_elephant.core.graph.graph import gc_paused
@@ -30,6 +31,8 @@ DEFAULT_RADIUS_UM = 3.0
 
 # Names in our own layout: geff_write writes them, read_geff finds them again.
 COVARIANCE_PROP = "covariance3d"
+COVARIANCE_2D_PROP = "covariance2d"  # the ellipse of a 2D GEFF (y, x)
+CONFIDENCE_PROP = "confidence"  # the detection network's, optional (older files lack it)
 EXTRA_KEY = "napari_elephant"
 FORMAT_VERSION = 1
 _TRIU = (np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 2, 1, 2, 2]))
@@ -68,9 +71,13 @@ def read_geff(path: str | os.PathLike) -> TrackingGraph:
       nanometer and other length units are converted, absent or unknown units
       (pixel included) count as µm.
     - Shape: the ``ellipsoid`` property, else the ``sphere`` property or one
-      named ``radius``, else a sphere of :data:`DEFAULT_RADIUS_UM`.  A 2D
-      ellipse gets a z variance equal to the mean of its y and x variances.
+      named ``radius``, else a sphere of :data:`DEFAULT_RADIUS_UM`.
+    - A GEFF with 2 space axes is a 2D movie's: its nodes become 2D nuclei
+      (z = 0, the flat covariance of
+      :func:`~napari_elephant.core.ellipsoid.flat_cov`).
     - Missing ``status`` means accepted, missing ``origin`` means manual.
+    - ``confidence`` (0–1) where present; absent, missing, NaN or out of range
+      means None (files written before it existed still open).
     - Node ids are kept: the geff specification makes them integers, so no
       remapping is ever needed.  Undirected graphs are oriented forward in time.
 
@@ -107,7 +114,7 @@ def _load(path: Path) -> dict:
     try:
         reader = GeffReader(str(path), validate=True)
         meta = reader.metadata
-        wanted = {"t", *_SPATIAL, "radius", "status", "origin", "tags"}
+        wanted = {"t", *_SPATIAL, "radius", "status", "origin", "tags", CONFIDENCE_PROP}
         wanted |= {ax.name for ax in meta.axes or ()} | {meta.ellipsoid, meta.sphere}
         reader.read_node_props([n for n in reader.node_prop_names if n in wanted])
         reader.read_edge_props([n for n in reader.edge_prop_names if n == "status"])
@@ -189,8 +196,8 @@ def _covariances(
             raise InvalidInputError(f"{path}: ellipsoid values must be {d}×{d} per node")
         m = vals[:, order][:, :, order] * np.outer(factors, factors)
         cov[have, 3 - d :, 3 - d :] = m[have]
-        if d == 2:
-            cov[have, 0, 0] = (m[have, 0, 0] + m[have, 1, 1]) / 2
+    if len(order) == 2:  # a 2D graph: flat ellipsoids (a sphere stays a sphere)
+        cov = flat_cov(cov[:, 1:, 1:])
     return cov
 
 
@@ -226,9 +233,24 @@ def _nuclei(
     status = _enum_column(props.get("status"), Status, Status.ACCEPTED, len(ids), where, path)
     origin = _enum_column(props.get("origin"), Origin, Origin.MANUAL, len(ids), where, path)
     tags = _tags(props.get("tags"), len(ids))
+    confidence = _confidences(props.get(CONFIDENCE_PROP), len(ids))
     six = cov[:, _TRIU[0], _TRIU[1]]
     columns = (ids.tolist(), t.tolist(), _tuples(centers), _tuples(six), status, origin, tags)
-    return list(starmap(Nucleus, zip(*columns, strict=True)))
+    return list(starmap(Nucleus, zip(*columns, confidence, strict=True)))
+
+
+def _confidences(prop: dict | None, n: int) -> list[float | None]:
+    """A confidence per node, None where it is absent or not a number in [0, 1]
+    (another tool's property of that name need not be ours: it is dropped, not refused)."""
+    if prop is None:
+        return [None] * n
+    values, have = _present(prop)
+    if values.ndim != 1 or values.dtype.kind not in "fiu":
+        return [None] * n
+    q = values.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        have &= np.isfinite(q) & (q >= 0.0) & (q <= 1.0)
+    return [float(v) if h else None for v, h in zip(q.tolist(), have.tolist(), strict=True)]
 
 
 def _tuples(a: np.ndarray) -> list[tuple[float, ...]]:

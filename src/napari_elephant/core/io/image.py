@@ -7,11 +7,17 @@ memory can be opened.  Opening reads metadata only; pixels are read by
 
 Axis rules, in order: the ``axes`` argument; the file's axes metadata (OME-Zarr
 ``axes``, zarr v3 dimension names, TIFF series axes, ilastik ``axistags``);
-otherwise by dimensionality: 4D = TZYX, 5D = TCZYX (the OME order), and **3D =
-ZYX, one timepoint** — a 3D array is as often a single stack as a 2D movie, and
-mistaking a stack for a movie silently breaks detection, so a 2D+t movie needs
-``axes='TYX'`` (it then gets Z = 1).  A channel axis of size 1 is dropped; more
-than one channel is refused for now.
+otherwise by dimensionality: 4D = TZYX, 5D = TCZYX (the OME order).  **A 3-axis
+array without axis names is ambiguous** — as often a 2D movie (TYX) as one 3D
+stack (ZYX), and guessing wrong silently breaks detection — so opening one
+raises :class:`AmbiguousAxesError` (one line naming both choices) until
+``axes`` says which.  (TIFF series axes with letters we do not know, such as
+tifffile's ``Q`` or ``I``, count as no names.)  A channel axis of size 1 is
+dropped; more than one channel is refused for now.
+
+A 2D movie is a (T, 1, Y, X) movie: ``is_2d`` says so, and its voxel size keeps
+a nominal z of 1 µm whatever the file or the caller says (there is no z to
+measure; the nuclei lie in the z = 0 plane).
 
 :func:`write_ome_zarr` writes OME-NGFF **0.4 on zarr v2** (``/`` chunk keys,
 Blosc-zstd like ome-zarr-py's default): it is the version the widest set of
@@ -46,11 +52,28 @@ _TIFF_SUFFIXES = {".tif", ".tiff"}
 _NAME_SUFFIXES = (".ome.zarr", ".ome.tiff", ".ome.tif", ".zarr", ".tiff", ".tif", ".hdf5")
 _NAME_SUFFIXES += (".h5", ".he5", ".xml")
 _ALL_AXES = "TZCYX"
-_DEFAULT_AXES = {3: "ZYX", 4: "TZYX", 5: "TCZYX"}  # see the module docstring
+_DEFAULT_AXES = {4: "TZYX", 5: "TCZYX"}  # 3 axes: ambiguous, see the module docstring
+AXES_2D_MOVIE, AXES_3D_STACK = "TYX", "ZYX"
+NOMINAL_Z_UM = 1.0  # the voxel z of a 2D movie (see VoxelSize.from_sequence)
 # What a broken or foreign file makes the readers raise (h5py, zarr, tifffile,
 # numcodecs, json); turned into one-line InvalidInputErrors at the boundary.
 _READ_ERRORS = (OSError, ValueError, LookupError, TypeError, AttributeError, RuntimeError)
 _READ_ERRORS += (EOFError, zlib.error, ParseError)
+
+
+class AmbiguousAxesError(InvalidInputError):
+    """A 3-axis image without axis names: a 2D movie (TYX) or one 3D stack (ZYX)?
+
+    ``shape`` is the array's; callers that can ask the user (the dock, the
+    napari reader) catch this, the command line shows its one line.
+    """
+
+    def __init__(self, where: str | Path, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(int(s) for s in shape)
+        super().__init__(
+            f"{where} has 3 axes {self.shape} and no axis names: say --axes "
+            f"{AXES_2D_MOVIE} (a 2D movie) or --axes {AXES_3D_STACK} (one 3D stack)"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +100,11 @@ class ImageSource:
     def shape_zyx(self) -> tuple[int, int, int]:
         z, y, x = (int(s) for s in self.data.shape[1:])
         return (z, y, x)
+
+    @property
+    def is_2d(self) -> bool:
+        """A 2D movie: one z plane per timepoint."""
+        return self.shape_zyx[0] == 1
 
     def timepoint(self, t: int, normalized: bool = True) -> np.ndarray:
         """One (Z, Y, X) volume as float32, read from disk now; min-max normalised."""
@@ -105,7 +133,11 @@ def open_image(
     voxel_size: VoxelSize | Sequence[float] | None = None,
     axes: str | None = None,
 ) -> ImageSource:
-    """Open a movie lazily as (T, Z, Y, X); ``voxel_size`` (z, y, x µm) beats metadata."""
+    """Open a movie lazily as (T, Z, Y, X); ``voxel_size`` (z, y, x µm) beats metadata.
+
+    ``axes`` beats the file's axis names, and is needed for a 3-axis file that
+    has none (:class:`AmbiguousAxesError` otherwise).
+    """
     p = Path(path).expanduser()
     if not p.exists():
         raise InvalidInputError(f"image not found: {p}")
@@ -121,9 +153,10 @@ def open_image(
         if raw.handle is not None:
             raw.handle.close()
         raise
+    voxel = override if override is not None else raw.voxel_size
     return ImageSource(
         data=data,
-        voxel_size=override if override is not None else raw.voxel_size,
+        voxel_size=_nominal_z(voxel) if data.shape[1] == 1 else voxel,
         path=str(p),
         dataset=raw.dataset,
         format=raw.format,
@@ -158,6 +191,13 @@ def _as_voxel_size(value: VoxelSize | Sequence[float] | None) -> VoxelSize | Non
     if value is None or isinstance(value, VoxelSize):
         return value
     return VoxelSize.from_sequence(value)
+
+
+def _nominal_z(voxel: VoxelSize | None) -> VoxelSize | None:
+    """A 2D movie's voxel size: its y, x with the nominal z (there is no z to measure)."""
+    if voxel is None or voxel.z == NOMINAL_Z_UM:
+        return voxel
+    return VoxelSize(NOMINAL_Z_UM, voxel.y, voxel.x)
 
 
 def _display_name(p: Path) -> str:
@@ -230,10 +270,13 @@ def _not_an_image(p: Path) -> str:
 
 
 def _resolve_axes(axes: str | None, shape: tuple[int, ...], where: str | Path) -> str:
-    """Validated upper-case axes for ``shape``; by dimensionality when unknown."""
+    """Validated upper-case axes for ``shape``; by dimensionality when unknown,
+    except that 3 unnamed axes are ambiguous (:class:`AmbiguousAxesError`)."""
     shape = tuple(int(s) for s in shape)
     if not 3 <= len(shape) <= 5:
         raise InvalidInputError(f"not a 3D+t movie: {where} has shape {shape}")
+    if axes is None and len(shape) == 3:
+        raise AmbiguousAxesError(where, shape)
     axes = (axes if axes is not None else _DEFAULT_AXES[len(shape)]).upper()
     ok = (
         len(axes) == len(shape)

@@ -4,14 +4,17 @@ The Cell Tracking Challenge stores a tracking result as one 16-bit label
 TIFF per frame (``mask000.tif``, ``man_track000.tif``, ...); other tools
 write a single (T, Z, Y, X) label TIFF.  Both open here as a
 :class:`LabelMovie` that reads one frame at a time, so a long movie is never
-held in memory.  Only 3D frames are supported: a 2D+t movie is refused with a
-clear message rather than guessed into a flat 3D one.
+held in memory.  Frames are 3D (Z, Y, X) or, for a 2D movie, 2D (Y, X) as in
+the CTC's 2D datasets; a single label TIFF with 3 axes is a (T, Y, X) 2D
+movie unless its axes say Z and no T.
 
 A labelled region becomes an ellipsoid through its second moments in µm:
 a uniform solid ellipsoid ``(x-c)ᵀ Σ⁻¹ (x-c) ≤ 1`` has moment covariance
 Σ/5, so Σ = 5 × (moment covariance), each voxel counted as the cube it
 samples (the same rule as the detection post-processing, whose moment code
-this reuses).
+this reuses).  A region of a 2D frame is a solid ellipse, whose moment
+covariance is Σ/4 (each pixel counted as the square it samples); it becomes a
+2D nucleus (z = 0, :func:`~napari_elephant.core.ellipsoid.flat_cov`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ import tifffile
 import zarr
 
 from napari_elephant.core.detection.postprocess import SOLID_ELLIPSOID_FACTOR, component_moments
+from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image_formats import _tiff_voxel
 from napari_elephant.core.units import VoxelSize
 
 _FRAME_FILE = re.compile(r"^(?P<prefix>.*?)(?P<t>\d+)\.tiff?$", re.IGNORECASE)
 _TIFF_ERRORS = (OSError, ValueError, tifffile.TiffFileError)
+SOLID_ELLIPSE_FACTOR = 4.0  # Σ / (second moment) for a uniform solid ellipse
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,7 +49,7 @@ class LabelMovie:
     reader: Callable[[int], np.ndarray]
 
     def read(self, t: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
-        """Frame ``t`` as a checked (Z, Y, X) integer array of non-negative labels."""
+        """Frame ``t`` as a checked (Z, Y, X) or (Y, X) array of non-negative labels."""
         try:
             labels = np.asarray(self.reader(t))
         except _TIFF_ERRORS as exc:
@@ -53,12 +58,11 @@ class LabelMovie:
 
 
 def check_labels(labels: np.ndarray, where: str, shape: tuple[int, ...] | None) -> np.ndarray:
-    """Refuse what is not a 3D image of non-negative integer labels (or of another shape)."""
-    if labels.ndim == 2:
-        raise InvalidInputError(f"{where}: 2D label images are not supported (3D+t only)")
-    if labels.ndim != 3:
+    """Refuse what is not a 2D or 3D image of non-negative integer labels (or of
+    another shape than the first frame's)."""
+    if labels.ndim not in (2, 3):
         raise InvalidInputError(
-            f"{where}: expected a 3D (z, y, x) label image, got {labels.shape}"
+            f"{where}: expected a 3D (z, y, x) or 2D (y, x) label image, got {labels.shape}"
         )
     if labels.dtype.kind not in "ui":
         raise InvalidInputError(f"{where}: label images must be integer, got {labels.dtype}")
@@ -109,7 +113,7 @@ def open_frame_folder(folder: Path, prefix: str | None = None) -> LabelMovie:
 
 
 def open_movie_file(path: Path) -> LabelMovie:
-    """A single (T, Z, Y, X) label TIFF; singleton channel axes are dropped."""
+    """A single (T, Z, Y, X) or (T, Y, X) label TIFF; singleton channel axes are dropped."""
     try:
         with tifffile.TiffFile(path) as tf:
             series = tf.series[0]
@@ -120,9 +124,11 @@ def open_movie_file(path: Path) -> LabelMovie:
     keep = [
         i for i, (a, n) in enumerate(zip(axes, store.shape, strict=True)) if a not in "CS" or n > 1
     ]
-    if len(keep) != 4:
+    kept_axes = "".join(axes[i] for i in keep)
+    if len(keep) not in (3, 4) or (len(keep) == 3 and "Z" in kept_axes and "T" not in kept_axes):
         raise InvalidInputError(
-            f"{path}: a label movie file must be 4D (t, z, y, x), got axes {axes} {store.shape}"
+            f"{path}: a label movie file must be (t, z, y, x) or, for a 2D movie, (t, y, x); "
+            f"got axes {axes} {store.shape}"
         )
 
     def read(t: int) -> np.ndarray:
@@ -152,8 +158,11 @@ def label_ellipsoids(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(labels present (k,), centres (k, 3) µm, covariances (k, 3, 3) µm²), by label.
 
-    Voxel index ``i`` sits at ``i × voxel_size`` µm, as in the renderer.
+    Voxel index ``i`` sits at ``i × voxel_size`` µm, as in the renderer.  A 2D
+    (Y, X) frame gives 2D nuclei (z = 0, flat covariances).
     """
+    if labels.ndim == 2:
+        return _label_ellipses(labels, voxel_size)
     foreground = labels > 0
     values = labels[foreground]
     present = np.unique(values)  # labels may be sparse and large (32-bit ids): no lookup table
@@ -163,3 +172,13 @@ def label_ellipsoids(
     compact[foreground] = np.searchsorted(present, values) + 1
     _counts, means, cov, _ = component_moments(compact, present.size, voxel_size, compact)
     return present, means, cov * SOLID_ELLIPSOID_FACTOR
+
+
+def _label_ellipses(
+    labels: np.ndarray, voxel_size: VoxelSize
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The regions of a 2D frame as 2D nuclei: solid ellipses from their (y, x) moments."""
+    present, centers, cov = label_ellipsoids(labels[np.newaxis], voxel_size)
+    moments_yx = cov[:, 1:, 1:] / SOLID_ELLIPSOID_FACTOR
+    centers[:, 0] = 0.0
+    return present, centers, flat_cov(moments_yx * SOLID_ELLIPSE_FACTOR)

@@ -5,14 +5,20 @@ Positions are in physical units (``spatialunits``), ``FRAME`` is the
 timepoint.  TrackMate's graph is undirected: an edge is oriented by the frames
 of its spots.  A TrackMate track is a connected component, divisions included;
 lone spots belong to no track.  Our own files carry the ellipsoid, status and
-origin as extra numeric features (the names below), so they read back exactly.
+origin as extra numeric features (the names below), so they read back exactly;
+a predicted nucleus' confidence is its ``QUALITY`` (−1, TrackMate's value for
+a hand-placed spot, when it has none).
 Writing, and what Fiji needs to open a file, is in :mod:`~.trackmate_write`.
 
 What we read: every spot and every edge of ``AllTracks``, whether or not its
 track is listed in ``FilteredTracks`` (a track filter hides, it does not
 delete).  Without our features, a spot is a sphere of its ``RADIUS``, status
 accepted (rejected when ``VISIBILITY`` = 0, i.e. filtered out in TrackMate),
-origin manual; links are accepted.  XML is parsed with ``defusedxml``:
+origin manual, no confidence (another tool's ``QUALITY`` is its detector's
+score, on another scale); links are accepted.  A file whose image has one slice
+(``ImageData nslices="1"``, TrackMate's own test for a 2D image) is a 2D
+movie's: its spots become 2D nuclei (z = 0, the flat covariance of
+:func:`~napari_elephant.core.ellipsoid.flat_cov`).  XML is parsed with ``defusedxml``:
 entity declarations (the "billion laughs") and external references are
 refused.
 """
@@ -40,6 +46,7 @@ from napari_elephant.core.graph import (
     six_to_cov,
 )
 from napari_elephant.core.graph.graph import gc_paused
+from napari_elephant.core.graph.model import flatten_to_2d
 from napari_elephant.core.io.image_formats import um_per_unit
 from napari_elephant.core.units import VoxelSize
 
@@ -59,10 +66,12 @@ def read_trackmate(
     uncalibrated image) needs ``voxel_size`` (z, y, x µm per pixel).
     """
     path = Path(path)
-    model = _model(path)
+    root, model = _model(path)
     scale = _scale(model.get("spatialunits"), voxel_size, path)
     with gc_paused():
         nuclei = [_nucleus(el, frame, scale, path) for frame, el in _spot_elements(model, path)]
+        if is_2d_file(root):
+            nuclei = [flatten_to_2d(n) for n in nuclei]
         frames = {n.id: n.t for n in nuclei}
         if len(frames) != len(nuclei):
             raise InvalidInputError(f"{path}: two spots share an ID")
@@ -73,7 +82,14 @@ def read_trackmate(
             raise InvalidInputError(f"{path}: {exc}") from None
 
 
-def _model(path: Path) -> Element:
+def is_2d_file(root: Element) -> bool:
+    """Whether the file's image is 2D: one slice, as TrackMate itself decides."""
+    image = root.find("Settings/ImageData")
+    return image is not None and image.get("nslices", "").strip() in ("1", "1.0")
+
+
+def _model(path: Path) -> tuple[Element, Element]:
+    """The root and its Model, or a one-line error saying why the file is not TrackMate."""
     try:
         root = safe_parse(path).getroot()
     except FileNotFoundError:
@@ -94,7 +110,7 @@ def _model(path: Path) -> Element:
             f"{path}: not a TrackMate XML file (root <{root.tag}>, expected <TrackMate> "
             "with a Model holding AllSpots)"
         )
-    return model
+    return root, model
 
 
 def _scale(
@@ -107,7 +123,7 @@ def _scale(
     if voxel_size is None:
         raise InvalidInputError(
             f"{path}: positions are in {units!r}, not a length; give the voxel size in µm "
-            "(--voxel-size Z Y X)"
+            "(--voxel-size Z Y X, or Y X for a 2D movie)"
         )
     return as_voxel_size(voxel_size).array
 
@@ -170,7 +186,19 @@ def _nucleus(el: Element, frame: str | None, scale: np.ndarray, path: Path) -> N
     status = _code(el, STATUS_FEATURE, STATUS_CODES, where, fallback)
     origin = _code(el, ORIGIN_FEATURE, ORIGIN_CODES, where, Origin.MANUAL)
     six = tuple(float(v) for v in cov[np.triu_indices(3)])
-    return Nucleus(nid, t, tuple((center * scale).tolist()), six, status, origin)  # type: ignore[arg-type]
+    c = tuple((center * scale).tolist())
+    return Nucleus(nid, t, c, six, status, origin, confidence=_confidence(el, origin, where))  # type: ignore[arg-type]
+
+
+def _confidence(el: Element, origin: object, where: str) -> float | None:
+    """QUALITY as the network's confidence, for our own predicted spots only (they
+    carry ``ELEPHANT_ORIGIN``); outside [0, 1] (our −1 included) it is none."""
+    if origin is not Origin.PREDICTED or el.get(ORIGIN_FEATURE) is None:
+        return None
+    if el.get("QUALITY") is None:
+        return None
+    q = _number(el, "QUALITY", where)
+    return q if 0.0 <= q <= 1.0 else None
 
 
 def _links(model: Element, frames: dict[int, int], path: Path) -> list[Link]:

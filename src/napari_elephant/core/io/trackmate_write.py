@@ -14,13 +14,23 @@ must be present (their absence crashes the loader).  Every spot attribute but
 ``name``.
 
 What we write: positions in µm, ``RADIUS`` = the radius of the sphere of
-equal volume (TrackMate draws 3D spots as spheres), ``QUALITY`` = 1, and
+equal volume (TrackMate draws 3D spots as spheres), ``QUALITY`` = the
+detection network's confidence (0–1; −1 without one, as TrackMate gives a
+spot placed by hand), and
 ``VISIBILITY`` = 0 for rejected nuclei so that Fiji hides ELEPHANT's false
 annotations.  The ellipsoid, status and origin travel as extra, declared
 numeric features (``ELEPHANT_COV_ZZ`` … in µm², ``ELEPHANT_STATUS``,
 ``ELEPHANT_ORIGIN``; links carry ``ELEPHANT_STATUS``), so our own files read
 back exactly; only tags are lost.  A detector and tracker of type "manual"
 are declared, so Fiji opens the file in its editing state.
+
+A 2D movie (a shape with Z = 1) is written as TrackMate writes its 2D
+images: ``nslices="1"``, ``zstart = zend = 0``, ``voxeldepth`` the nominal
+1 µm, every ``POSITION_Z`` 0 and ``RADIUS`` the geometric mean of the
+ellipse's semi-axes (the nuclei are written as :func:`flatten_to_2d` makes
+them, so the covariance features hold the flat ellipsoid).  Without a shape the
+image gets the nuclei's extent and at least two slices, so that a 3D graph is
+never taken for a 2D one when read back.
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import numpy as np
 from napari_elephant.core.detection.labels import as_voxel_size
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import COV_KEYS, Nucleus, Status, TrackingGraph
+from napari_elephant.core.graph.model import flatten_to_2d
 from napari_elephant.core.io.trackmate import (
     COV_FEATURES,
     ORIGIN_CODES,
@@ -47,6 +58,7 @@ from napari_elephant.core.units import VoxelSize
 
 TRACKMATE_VERSION = "7.14.0"
 MAX_ID = 2**31 - 1  # TrackMate ids are Java ints
+NO_QUALITY = -1.0  # TrackMate's QUALITY of a spot placed by hand: no detector score
 
 # (feature, name, short name, dimension, is integer), as TrackMate declares them
 _Feature = tuple[str, str, str, str, bool]
@@ -101,6 +113,8 @@ def write_trackmate(
     if nuclei and (min(n.id for n in nuclei) < 0 or max(n.id for n in nuclei) > MAX_ID):
         raise InvalidInputError(f"TrackMate stores spot ids as 0 … {MAX_ID}")
     shape = _shape(nuclei, vs, shape_tzyx)
+    if shape_tzyx is not None and shape[1] == 1:  # a 2D movie
+        nuclei = [flatten_to_2d(n) for n in nuclei]
     root = Element("TrackMate", version=TRACKMATE_VERSION)
     model = SubElement(root, "Model", spatialunits="µm", timeunits="frame")
     _declare(SubElement(model, "FeatureDeclarations"))
@@ -122,10 +136,10 @@ def _shape(
         t, z, y, x = (int(s) for s in shape_tzyx)
         return t, z, y, x
     if not nuclei:
-        return 1, 1, 1, 1
+        return 1, 2, 1, 1
     far = np.max(vs.to_voxels(np.array([n.center for n in nuclei])), axis=0)
     z, y, x = (int(np.ceil(v)) + 1 for v in np.maximum(far, 0))
-    return max(n.t for n in nuclei) + 1, z, y, x
+    return max(n.t for n in nuclei) + 1, max(z, 2), y, x  # one slice would mean 2D
 
 
 def _declare(declarations: Element) -> None:
@@ -146,7 +160,7 @@ def _spots(all_spots: Element, nuclei: list[Nucleus]) -> None:
         attrs = {
             "ID": str(n.id),
             "name": f"ID{n.id}",
-            "QUALITY": "1.0",
+            "QUALITY": repr(NO_QUALITY if n.confidence is None else float(n.confidence)),
             "POSITION_X": repr(x),
             "POSITION_Y": repr(y),
             "POSITION_Z": repr(z),
