@@ -298,7 +298,11 @@ class LineageView(QWidget):
             self.info.setText(total)
             return
         status = STATUS_ORDER[lay.status[current]].value
-        self.info.setText(f"nucleus {lay.ids[current]} · t {lay.t[current]} · {status} · {total}")
+        nid = int(lay.ids[current])
+        graph = self._graph
+        confidence = graph.nucleus(nid).confidence if graph is not None and nid in graph else None
+        sure = "" if confidence is None else f" · confidence {confidence:.2f}"
+        self.info.setText(f"nucleus {nid} · t {lay.t[current]} · {status}{sure} · {total}")
 
     def select_node(self, index: int, add: bool = False) -> None:
         """Select a node of the layout (toggle with ``add``) and move the viewer to it."""
