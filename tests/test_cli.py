@@ -109,7 +109,7 @@ def test_module_entry_point_and_usage_errors():
     assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
-def test_first_round_from_the_command_line(sample_dir, tmp_path, capsys):
+def test_first_round_from_the_command_line(sample_dir, tmp_path, capsys, monkeypatch):
     """init → import a few annotations → train-detection → predict."""
     ws_path = tmp_path / "w.elephant"
     main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")])
@@ -129,6 +129,25 @@ def test_first_round_from_the_command_line(sample_dir, tmp_path, capsys):
     graph = Workspace.open(ws_path).graph
     assert len(graph.ids_at(1)) > 0  # predictions were saved
     assert len(graph.ids_at(0)) <= 3 * len(truth.ids_at(0))
+    _interrupted_prediction_keeps_what_it_finished(ws_path, capsys, monkeypatch)
+
+
+def _interrupted_prediction_keeps_what_it_finished(ws_path: Path, capsys, monkeypatch) -> None:
+    """Ctrl+C after timepoint 2: the predictions of t = 2 are saved, t = 3 untouched."""
+    from napari_elephant.core.detection import engine
+
+    real = engine.predict_round
+
+    def interrupted(*args, **kwargs):
+        for record in real(*args, **kwargs):
+            yield record
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "predict_round", interrupted)
+    assert main(["predict", str(ws_path), "--timepoints", "2:4"]) == 2
+    assert "interrupted" in capsys.readouterr().err
+    graph = Workspace.open(ws_path).graph
+    assert len(graph.ids_at(2)) > 0 and len(graph.ids_at(3)) == 0
 
 
 def _no_parent(line: str) -> str:

@@ -85,14 +85,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
         records = predict_distributed(ws, tps, args.scheduler, device.type)
     else:
         records = predict_round(ws, device, tps)
-    bar, added, d_sup = ProgressBar(), 0, prediction_params(ws).d_sup
-    for record in records:
-        result = merge_predictions(ws.graph, record.extra["t"], record.extra["ellipsoids"], d_sup)
-        added += result.added
-        bar(record)
-    bar.close()
-    ws.save_graph()
-    print(f"predicted {len(tps)} timepoints: {added} nuclei added; saved in {ws.path}")
+    bar, added, done, d_sup = ProgressBar(), 0, 0, prediction_params(ws).d_sup
+    try:
+        for record in records:
+            t, found = record.extra["t"], record.extra["ellipsoids"]
+            added += merge_predictions(ws.graph, t, found, d_sup).added
+            done += 1
+            bar(record)
+    finally:  # an interrupted run keeps every timepoint it finished
+        bar.close()
+        ws.save_graph()
+    print(f"predicted {done} timepoints: {added} nuclei added; saved in {ws.path}")
     return 0
 
 

@@ -43,6 +43,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from napari_elephant.core.detection.empty_tiles import empty_tiles
 from napari_elephant.core.errors import InvalidInputError
 
 MAX_TILE = (32, 256, 256)
@@ -246,6 +247,7 @@ def predict_tiled(
     stop: StopLike = None,
     progress: Callable[[int, int], None] | None = None,
     border: Sequence[int] = BORDER,
+    skip_empty: bool = True,
 ) -> np.ndarray:
     """Softmax probabilities (C, Z, Y, X) float32 of a normalised (Z, Y, X) volume.
 
@@ -257,6 +259,8 @@ def predict_tiled(
     :class:`PredictionStopped`; ``progress(done, total)`` counts tiles.
     ``amp`` (float16 autocast) applies on CUDA only; probabilities are float32.
     ``border`` voxels per side of mirrored context are predicted and dropped.
+    ``skip_empty``: tiles where nothing stands out of the noise
+    (:func:`empty_tiles`) are background without running the network.
     """
     vol, inner = mirror_border(_check_volume(volume), border)
     dev = torch.device(device) if device is not None else _model_device(model)
@@ -266,12 +270,14 @@ def predict_tiled(
         )
     tshape = tuple(min(int(t), int(s)) for t, s in zip(tile_shape, vol.shape, strict=True))
     tiles = make_tiles(vol.shape, tshape, overlap)
+    starts = [t.start for t in tiles]
+    empty = empty_tiles(vol, starts, tshape) if skip_empty and len(tiles) > 1 else set()
     size = batch_size or auto_batch_size(dev, tshape, amp=amp)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            probs = _run_tiles(model, vol, tiles, tshape, dev, size, amp, stop, progress)
+            probs = _run_tiles(model, vol, tiles, tshape, dev, size, amp, stop, progress, empty)
         return probs if inner is None else np.ascontiguousarray(probs[(slice(None), *inner)])
     finally:
         model.train(was_training)
@@ -306,17 +312,24 @@ def _run_tiles(
     amp: bool,
     stop: StopLike,
     progress: Callable[[int, int], None] | None,
+    empty: set[int] = frozenset(),  # type: ignore[assignment]
 ) -> np.ndarray:
-    """Accumulate weighted probabilities of every batch, then normalise in place."""
-    acc: np.ndarray | None = None
+    """Accumulate weighted probabilities of every batch, then normalise in place;
+    ``empty`` tiles (indices) add pure background without the network."""
+    channels = int(getattr(getattr(model, "config", None), "out_channels", 3))
+    acc = np.zeros((channels, *vol.shape), dtype=np.float32)
     wsum = np.zeros(vol.shape, dtype=np.float32)
-    done = 0
-    for batch in _batches(tiles, batch_size):
+    busy = [t for i, t in enumerate(tiles) if i not in empty]
+    for tile in (t for i, t in enumerate(tiles) if i in empty):
+        sl = tile.slices(tshape)
+        w = blend_weights(tshape, tile.before, tile.after)
+        acc[(0, *sl)] += w  # background is class 0
+        wsum[sl] += w
+    done = len(tiles) - len(busy)
+    for batch in _batches(busy, batch_size):
         if _stopped(stop):
             raise PredictionStopped("prediction stopped")
         probs = _forward(model, vol, batch, tshape, dev, amp)
-        if acc is None:
-            acc = np.zeros((probs.shape[1], *vol.shape), dtype=np.float32)
         for tile, p in zip(batch, probs, strict=True):
             sl = tile.slices(tshape)
             w = blend_weights(tshape, tile.before, tile.after)
@@ -325,7 +338,6 @@ def _run_tiles(
         done += len(batch)
         if progress is not None:
             progress(done, len(tiles))
-    assert acc is not None  # at least one tile
     acc /= wsum
     return acc
 
