@@ -20,7 +20,7 @@ from napari_elephant._napari.keymap import (
     reserved_keys,
 )
 from napari_elephant._napari.keymap_actions import ACTIONS, NO_RUNNER
-from napari_elephant.core.detection.scale import median_lateral_radius
+from napari_elephant.core.ellipsoid import median_lateral_radius
 from napari_elephant.core.graph import Status
 from tests._napari.helpers import copy_graph, same_graph
 from tests._napari.proofreading_helpers import (

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 
@@ -45,3 +48,11 @@ def lateral_radius(cov: np.ndarray) -> np.ndarray:
     c = np.asarray(cov, dtype=np.float64)
     det = c[..., 1, 1] * c[..., 2, 2] - c[..., 1, 2] ** 2
     return np.power(np.maximum(det, 0.0), 0.25)
+
+
+def median_lateral_radius(nuclei: Iterable[Any]) -> float | None:
+    """Median lateral radius (µm) of records with a ``cov_matrix``; None when there are none."""
+    covs = [n.cov_matrix for n in nuclei]
+    if not covs:
+        return None
+    return float(np.median(lateral_radius(np.stack(covs))))

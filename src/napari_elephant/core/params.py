@@ -164,10 +164,24 @@ class LinkingParams(_Params):
         description="Estimate where each nucleus was at t−1 with the trained flow model "
         "before linking, whatever the method (method flow is nn with this on).",
     )
-    d_search: float = Field(5.0, gt=0, title="Search distance (µm)")
+    d_search: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
+        "auto",
+        title="Search distance (µm)",
+        description="Parents farther than this are not considered (auto: twice the "
+        "nuclei's median lateral radius; daughters land up to ~1.9 radii from their mother "
+        "in the real and synthetic lineages measured, docs/linking.md).",
+    )
     n_max: int = Field(3, ge=1, title="Neighbours tried per nucleus")
-    d_disp: float = Field(1.0, ge=0, title="Division displacement threshold (µm)")
-    d_dist: float = Field(1.0, ge=0, title="Division distance threshold (µm)")
+    d_disp: Annotated[float, Field(ge=0)] | Literal["auto"] = Field(
+        "auto",
+        title="Division displacement threshold (µm)",
+        description="auto: a third of the nuclei's median lateral radius.",
+    )
+    d_dist: Annotated[float, Field(ge=0)] | Literal["auto"] = Field(
+        "auto",
+        title="Division distance threshold (µm)",
+        description="auto: a third of the nuclei's median lateral radius.",
+    )
     t_max: int = Field(
         0,
         ge=0,

@@ -9,7 +9,7 @@ import torch
 from napari_elephant.core.detection import engine
 from napari_elephant.core.detection.merge import merge_predictions
 from napari_elephant.core.detection.model import DetectionUNet, UNetConfig
-from napari_elephant.core.detection.scale import median_lateral_radius
+from napari_elephant.core.ellipsoid import median_lateral_radius
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import write_ome_zarr
 from napari_elephant.core.metrics import detection_scores

@@ -11,9 +11,9 @@ from napari_elephant.core.detection.scale import (
     MAX_ANISOTROPY,
     REFERENCE_RADIUS_VOXELS,
     grid_for,
-    median_lateral_radius,
     resample,
 )
+from napari_elephant.core.ellipsoid import median_lateral_radius
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import make_nucleus
 from napari_elephant.core.params import DetectionParams

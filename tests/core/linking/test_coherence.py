@@ -21,6 +21,11 @@ from napari_elephant.core.synthetic import ground_truth
 from napari_elephant.core.training.progress import drain
 
 
+def fixed(**changes) -> LinkingParams:
+    """The paper's distances in µm (the geometry of these tests is drawn for them)."""
+    return LinkingParams(**({"d_search": 5.0, "d_disp": 1.0, "d_dist": 1.0} | changes))
+
+
 def grid(n: int = 5, spacing: float = 10.0) -> np.ndarray:
     """n × n centres in a plane (z = 0), ``spacing`` µm apart."""
     y, x = np.meshgrid(np.arange(n) * spacing, np.arange(n) * spacing, indexing="ij")
@@ -41,7 +46,7 @@ def test_a_shared_offset_is_recovered_from_the_neighbours_links():
     # is not what the neighbours agree on once the right links appear
     pair = shifted_grid_pair(6.0)
     truth = {(i, 100 + i) for i in range(25)}
-    params = LinkingParams(d_search=8.0)
+    params = fixed(d_search=8.0)
     assert len(set(global_link(pair, params)) & truth) < 10
     assert set(coherent_link(global_link, pair, params, rounds=3)) == truth
 
@@ -57,7 +62,7 @@ def test_consensus_shift_is_the_median_of_the_neighbours_residuals():
 
 def test_zero_rounds_is_the_linker_itself():
     pair = shifted_grid_pair(6.0)
-    params = LinkingParams(d_search=8.0)
+    params = fixed(d_search=8.0)
     for linker in (nn_link, global_link):
         assert coherent_link(linker, pair, params, 0) == linker(pair, params)
 
@@ -67,7 +72,7 @@ def test_far_flung_daughters_are_found_by_their_midpoint():
     parents = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 12.0]])
     children = np.array([[0.0, 0.0, -9.0], [0.0, 0.0, 9.0], [0.0, 0.0, 12.5]])
     pair = simple_pair([1, 2], parents, [11, 12, 13], children)
-    params = LinkingParams(d_search=10.0)
+    params = fixed(d_search=10.0)
     first = [(1, 11), (2, 13)]  # the one-to-one links; 12 was left
     assert sibling_divisions(pair, first, params) == [(1, 12)]
     # a lone child that is not the mirror image of the first one is no daughter
@@ -83,12 +88,12 @@ def test_coherence_rounds_link_a_fast_moving_movie_better():
     found = {}
     for rounds in (0, 3):
         graph = TrackingGraph.from_records(list(truth.nuclei()))
-        drain(link_round(graph, LinkingParams(d_search=10.0), method="global", coherence=rounds))
+        drain(link_round(graph, fixed(d_search=10.0), method="global", coherence=rounds))
         assert all(lk.status == Status.PREDICTED for lk in graph.links())
         found[rounds] = {lk.key for lk in graph.links()} & {lk.key for lk in truth.links()}
     assert len(found[3]) > len(found[0]) + 0.1 * truth.n_links
     graph = TrackingGraph.from_records(list(truth.nuclei()))  # the setting, not the argument
-    params = LinkingParams(d_search=10.0, coherence_rounds=3)
+    params = fixed(d_search=10.0, coherence_rounds=3)
     drain(link_round(graph, params, method="global"))
     assert {lk.key for lk in graph.links()} & {lk.key for lk in truth.links()} == found[3]
 
@@ -97,7 +102,7 @@ def test_coherence_keeps_accepted_links():
     truth = ground_truth("tiny", 0)
     first = next(iter(truth.links()))
     graph = TrackingGraph.from_records(list(truth.nuclei()), [Link(*first.key, Status.ACCEPTED)])
-    drain(link_round(graph, LinkingParams(), method="global", coherence=3))
+    drain(link_round(graph, fixed(), method="global", coherence=3))
     assert graph.link(*first.key).status == Status.ACCEPTED
 
 
@@ -108,7 +113,7 @@ def test_a_daughter_goes_to_the_mother_whose_first_child_is_far():
     parents = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 14.0]])
     children = np.array([[0.0, 0.0, -8.0], [0.0, 0.0, 12.0], [0.0, 0.0, 14.5]])
     pair = simple_pair([1, 2], parents, [11, 12, 13], children)
-    params = LinkingParams(d_search=10.0)
+    params = fixed(d_search=10.0)
     assert sibling_divisions(pair, [(1, 11), (2, 13)], params) == [(1, 12)]
     # with the mother's first child close too, the nearer midpoint wins again
     near = children.copy()

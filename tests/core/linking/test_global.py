@@ -16,6 +16,11 @@ from napari_elephant.core.linking.problem import FramePair, simple_pair
 from napari_elephant.core.params import LinkingParams
 
 
+def fixed(**changes) -> LinkingParams:
+    """The paper's distances in µm (the geometry of these tests is drawn for them)."""
+    return LinkingParams(**({"d_search": 5.0, "d_disp": 1.0, "d_dist": 1.0} | changes))
+
+
 def x_axis(*xs: float) -> np.ndarray:
     return np.array([[0.0, 0.0, x] for x in xs])
 
@@ -34,26 +39,26 @@ def test_assignment_is_chosen_together_where_greedy_nearest_neighbour_divides():
     # X (1.4) is nearest to A (0), Y (-1.5) too: nearest neighbour makes A divide and
     # leaves B (3) without a child; the assignment links X to B instead
     pair = pair_on_x([0, 3], [1.4, -1.5])
-    assert set(nn_link(pair, LinkingParams())) == {(1, 11), (1, 12)}
-    assert set(global_link(pair, LinkingParams())) == {(1, 12), (2, 11)}
+    assert set(nn_link(pair, fixed())) == {(1, 11), (1, 12)}
+    assert set(global_link(pair, fixed())) == {(1, 12), (2, 11)}
 
 
 def test_division_when_no_other_parent_claims_the_daughters():
     pair = pair_on_x([0], [3, -3])
-    assert set(global_link(pair, LinkingParams())) == {(1, 11), (1, 12)}
+    assert set(global_link(pair, fixed())) == {(1, 11), (1, 12)}
     # a division cost above the start cost makes the second daughter start a track
-    expensive = LinkingParams(division_cost=1.0)
+    expensive = fixed(division_cost=1.0)
     assert len(global_link(pair, expensive)) == 1
 
 
 def test_track_starts_and_ends_beat_links_that_cost_more():
     pair = pair_on_x([0, 20], [1, 24])  # links of 1 µm and 4 µm
-    assert set(global_link(pair, LinkingParams())) == {(1, 11), (2, 12)}
+    assert set(global_link(pair, fixed())) == {(1, 11), (2, 12)}
     # start + end = 0.2 × 25 µm² = 5: the 4 µm link (16 µm²) loses, the 1 µm one stays
-    cheap = LinkingParams(start_cost=0.1, end_cost=0.1)
+    cheap = fixed(start_cost=0.1, end_cost=0.1)
     assert set(global_link(pair, cheap)) == {(1, 11)}
     # a child beyond d_search starts a track, its would-be parent ends one
-    assert global_link(pair_on_x([0], [6]), LinkingParams(d_search=5)) == []
+    assert global_link(pair_on_x([0], [6]), fixed(d_search=5)) == []
 
 
 def test_human_constraints_shape_the_columns():
@@ -63,7 +68,7 @@ def test_human_constraints_shape_the_columns():
         "child_ids": [11],
         "estimates": x_axis(0.5),
     }
-    params = LinkingParams()
+    params = fixed()
     assert global_link(FramePair(**base), params) == [(1, 11)]
     assert global_link(FramePair(**base, forbidden=frozenset({(1, 11)})), params) == [(2, 11)]
     assert global_link(FramePair(**base, capacity=np.array([0, 2])), params) == [(2, 11)]
@@ -92,7 +97,7 @@ def _total_cost(pair: FramePair, links, costs: Costs) -> float:
 
 def test_components_give_the_same_optimum_as_one_dense_problem():
     rng = np.random.default_rng(3)
-    params = LinkingParams(d_search=4.0)
+    params = fixed(d_search=4.0)
     costs = Costs.from_params(params)
     for _ in range(5):
         parents = rng.uniform(0, 30, (25, 3))

@@ -10,6 +10,11 @@ from napari_elephant.core.linking.problem import FramePair, simple_pair
 from napari_elephant.core.params import LinkingParams
 
 
+def fixed(**changes) -> LinkingParams:
+    """The paper's distances in µm (the geometry of these tests is drawn for them)."""
+    return LinkingParams(**({"d_search": 5.0, "d_disp": 1.0, "d_dist": 1.0} | changes))
+
+
 def x_axis(*xs: float) -> np.ndarray:
     """Points on the x axis (z = y = 0)."""
     return np.array([[0.0, 0.0, x] for x in xs])
@@ -24,7 +29,7 @@ def link(parents, children, estimates=None, **params) -> set[tuple[int, int]]:
         x_axis(*children),
         None if estimates is None else x_axis(*estimates),
     )
-    return set(nn_link(pair, LinkingParams(**params)))
+    return set(nn_link(pair, fixed(**params)))
 
 
 def test_each_child_takes_its_nearest_parent_within_d_search():
@@ -90,7 +95,7 @@ def test_human_constraints_forbidden_pairs_capacity_and_kept_children():
         "child_ids": [11],
         "estimates": x_axis(0.5),
     }
-    params = LinkingParams()
+    params = fixed()
     assert nn_link(FramePair(**base), params) == [(1, 11)]
     # a rejected pair is never proposed: the child goes to its next neighbour
     assert nn_link(FramePair(**base, forbidden=frozenset({(1, 11)})), params) == [(2, 11)]

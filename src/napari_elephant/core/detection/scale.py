@@ -33,7 +33,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from napari_elephant.core.ellipsoid import lateral_radius
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.units import VoxelSize
 
@@ -160,11 +159,3 @@ def resample(volume: np.ndarray, shape: Sequence[int]) -> np.ndarray:
         if shrunk != target:
             x = F.interpolate(x, size=target, mode="trilinear", align_corners=False)
     return np.ascontiguousarray(x[0, 0].numpy())
-
-
-def median_lateral_radius(nuclei: Iterable[Any]) -> float | None:
-    """Median lateral radius of the records (with ``cov_matrix``), None when there are none."""
-    covs = [n.cov_matrix for n in nuclei]
-    if not covs:
-        return None
-    return float(np.median(lateral_radius(np.stack(covs))))

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
 
-from napari_elephant.core.detection.scale import median_lateral_radius
+from napari_elephant.core.ellipsoid import median_lateral_radius
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.units import VoxelSize

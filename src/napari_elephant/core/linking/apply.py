@@ -31,6 +31,7 @@ from napari_elephant.core.linking.global_ import global_link
 from napari_elephant.core.linking.interpolate import Gap, GapFinder, find_gaps
 from napari_elephant.core.linking.nn import nn_link
 from napari_elephant.core.linking.problem import FramePair
+from napari_elephant.core.linking.sizes import nuclei_of, resolve_linking
 from napari_elephant.core.params import LinkingParams
 from napari_elephant.core.training.progress import Progress, StopFlag
 
@@ -122,6 +123,7 @@ def plan_links(
     coherence = params.coherence_rounds if coherence is None else coherence
     linker = _linker(method, estimator)
     scope = make_scope(graph, default_timepoints(graph) if timepoints is None else timepoints)
+    params = resolve_linking(params, nuclei_of(graph, scope.timepoints))
     gaps = GapFinder(graph, scope, params, estimator)
     steps, proposed, bridges = scope.steps, [], []
     start = time.perf_counter()
@@ -205,5 +207,6 @@ def interpolate(
     """
     ts = default_timepoints(graph) if timepoints is None else timepoints
     scope = make_scope(graph, ts, replace=False)
+    params = resolve_linking(params, nuclei_of(graph, scope.timepoints))
     gaps = find_gaps(graph, scope, [], params, estimator)
     return apply_plan(graph, LinkPlan("interpolate", scope, (), 0, False, tuple(gaps)))

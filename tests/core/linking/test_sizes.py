@@ -1,0 +1,42 @@
+"""Linking distances that follow the nuclei's size."""
+
+from __future__ import annotations
+
+import pytest
+
+from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.graph import TrackingGraph
+from napari_elephant.core.linking.apply import link_round
+from napari_elephant.core.linking.sizes import resolve_linking
+from napari_elephant.core.params import LinkingParams
+from napari_elephant.core.training.progress import drain
+
+
+def _pair(radius: float, step: float) -> TrackingGraph:
+    g = TrackingGraph()
+    g.add_nucleus(0, (0.0, 50.0, 50.0), radius=radius, status="predicted")
+    g.add_nucleus(1, (0.0, 50.0, 50.0 + step), radius=radius, status="predicted")
+    return g
+
+
+def test_auto_distances_are_fractions_of_the_median_lateral_radius():
+    g = _pair(9.0, 1.0)
+    resolved = resolve_linking(LinkingParams(), g.nuclei())
+    assert resolved.d_search == pytest.approx(18.0)
+    assert resolved.d_disp == pytest.approx(3.0) and resolved.d_dist == pytest.approx(3.0)
+    typed = resolve_linking(LinkingParams(d_search=4.0, d_disp=0.5), g.nuclei())
+    assert (typed.d_search, typed.d_disp, typed.d_dist) == (4.0, 0.5, pytest.approx(3.0))
+
+
+def test_large_nuclei_moving_far_are_linked_small_ones_are_not():
+    big = _pair(9.0, 15.0)  # 15 µm is under two radii of a 9 µm nucleus
+    drain(link_round(big, LinkingParams()))
+    assert big.n_links == 1
+    small = _pair(3.0, 15.0)  # five radii away: another cell
+    drain(link_round(small, LinkingParams()))
+    assert small.n_links == 0
+
+
+def test_nothing_to_measure_is_a_clear_error():
+    with pytest.raises(InvalidInputError, match="no nuclei"):
+        resolve_linking(LinkingParams(), [])
