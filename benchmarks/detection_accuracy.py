@@ -30,7 +30,12 @@ import numpy as np
 import torch
 
 from log_detector import best_threshold, log_candidates
-from napari_elephant.core.detection.engine import parse_timepoints, predict_round, train_round
+from napari_elephant.core.detection.engine import (
+    parse_timepoints,
+    predict_round,
+    prediction_params,
+    train_round,
+)
 from napari_elephant.core.detection.merge import merge_predictions
 from napari_elephant.core.io.image import write_ome_zarr
 from napari_elephant.core.metrics import Scores, detection_scores
@@ -136,10 +141,10 @@ def train(
 def predict(ws: Workspace, device: torch.device, tps: list[int]) -> dict[int, float]:
     """Predict and merge as ``predict`` does; seconds per timepoint."""
     seconds: dict[int, float] = {}
-    last = time.perf_counter()
+    last, d_sup = time.perf_counter(), prediction_params(ws).d_sup
     for record in predict_round(ws, device, tps):
         t = record.extra["t"]
-        merge_predictions(ws.graph, t, record.extra["ellipsoids"], ws.params.detection.d_sup)
+        merge_predictions(ws.graph, t, record.extra["ellipsoids"], d_sup)
         now = time.perf_counter()
         seconds[t], last = now - last, now
     return seconds

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from napari_elephant.core.detection import engine
+from napari_elephant.core.detection.engine import crop_shape
 from napari_elephant.core.detection.labels import annotations_from_nuclei
 from napari_elephant.core.detection.merge import merge_predictions
 from napari_elephant.core.detection.model import (
@@ -44,6 +45,8 @@ from napari_elephant.core.detection.model import (
     paper_config,
 )
 from napari_elephant.core.detection.postprocess import extract_nuclei
+from napari_elephant.core.detection.scale import grid_for
+from napari_elephant.core.detection.sizes import resolve_detection
 from napari_elephant.core.detection.tiling import default_tile_shape, predict_tiled
 from napari_elephant.core.detection.train import (
     Annotation,
@@ -105,7 +108,7 @@ QUICK = Sizes(
     warmup=1,
     repeats=2,
     predict_repeats=1,
-    round_training={"steps": 2, "crop_size": (16, 64, 64)},
+    round_training={"steps": 2},
     both_rounds=False,
 )
 
@@ -167,7 +170,8 @@ def first_annotation(movie: SyntheticMovie) -> Annotation:
     """t=0 with its first N_ANNOTATED nuclei accepted: the material of one round."""
     volume = normalize(movie.image[0])
     true, false = annotations_from_nuclei(movie.graph.nuclei_at(0)[:N_ANNOTATED])
-    return make_annotation(0, volume, true, false, movie.voxel_size, DetectionParams())
+    params = resolve_detection(DetectionParams(), 3.0)
+    return make_annotation(0, volume, true, false, movie.voxel_size, params)
 
 
 def time_train_steps(
@@ -176,7 +180,9 @@ def time_train_steps(
     """Seconds per step of the real generator (workspace crop size and batch)."""
     torch.manual_seed(0)
     model = DetectionUNet(config).to(device)
+    grid = grid_for(movie.voxel_size, movie.image.shape[1:], 3.0)  # the preset's own voxels
     params = TrainingParams(steps=s.warmup + s.repeats, seed=0)
+    params = params.model_copy(update={"crop_size": crop_shape(params, grid)})
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     times, last = [], time.perf_counter()
     # each record is yielded after the step's loss reached the host (synchronised)
@@ -205,7 +211,8 @@ def time_prediction(
 
 def network_section(movie: SyntheticMovie, device: torch.device, s: Sizes) -> None:
     item = first_annotation(movie)
-    crop, batch = TrainingParams().crop_size, TrainingParams().batch_size
+    grid = grid_for(movie.voxel_size, movie.image.shape[1:], 3.0)
+    crop, batch = crop_shape(TrainingParams(), grid), TrainingParams().batch_size
     shape = item.volume.shape
     print(f"\n== networks (training crops {crop} × {batch}, prediction of {shape}) ==")
     for name, make in NETWORKS.items():
@@ -239,10 +246,13 @@ def train_fresh(
     paper-size round repeats train_round's steps with the network swapped.
     """
     source = ws.open_image()
-    items = engine.collect_annotations(ws, source, ws.graph.timepoints())
+    setup = engine.detection_setup(ws, source)
+    items = engine.collect_annotations(ws, source, ws.graph.timepoints(), setup)
     model = DetectionUNet(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
-    gen = train_detection(model, optimizer, items, ws.voxel_size, params, device, prior=True)
+    params = params.model_copy(update={"crop_size": engine.crop_shape(params, setup.grid)})
+    vs = setup.grid.voxel_size
+    gen = train_detection(model, optimizer, items, vs, params, device, prior=True)
     outcome = drain(gen)
     extra = {"steps": outcome.steps, "last_loss": outcome.last_loss}
     save_checkpoint(engine.detection_dir(ws), model, model.config, optimizer, extra=extra)
@@ -265,7 +275,7 @@ def run_round(ws: Workspace, device: torch.device, net: str, s: Sizes) -> dict:
         lambda record: found.extend(record.extra["ellipsoids"]),
     )
     predicted = time.perf_counter()
-    merged = merge_predictions(ws.graph, 0, found, ws.params.detection.d_sup)
+    merged = merge_predictions(ws.graph, 0, found, engine.prediction_params(ws).d_sup)
     end = time.perf_counter()
     return {
         "steps": outcome.steps,
@@ -338,7 +348,7 @@ def memory_child(args: argparse.Namespace) -> dict:
     probs = predict_tiled(model, volume, device=device, amp=cuda)
     predicted = time.perf_counter()
     out["peak_predict_mb"] = peak_rss_mb()
-    found = extract_nuclei(probs, VOXEL_SIZE, DetectionParams())
+    found = extract_nuclei(probs, VOXEL_SIZE, resolve_detection(DetectionParams(), 3.0))
     return out | {
         "shape": list(volume.shape),
         "peak_mb": peak_rss_mb(),

@@ -146,9 +146,9 @@ def add_like_a_user(viewer: Any, tools: Any, nucleus: Any) -> None:
     plane = round(nucleus.center[0] / 2.0) * 2.0  # 2 µm z voxels
     viewer.dims.set_point(1, plane)
     viewer.cursor.position = (0.0, plane, *nucleus.center[1:])
-    tools.editor.add_at_cursor()
+    nid = tools.editor.add_at_cursor()  # at the typical size of the nuclei so far
     radius = float(np.prod(np.linalg.eigvalsh(nucleus.cov_matrix)) ** (1 / 6))
-    default = tools.session.workspace.params.detection.default_radius
+    default = tools.session.graph.nucleus(nid).radius
     for _ in range(max(0, round(math.log(radius / default) / math.log(STEP)))):
         tools.editor.scale(STEP)  # E
 
