@@ -20,7 +20,9 @@ Writes the final graph as CSV and prints, as its last line, a JSON object:
 ``actions``, ``nuclei_touched_fraction`` (distinct nuclei the user added,
 accepted, rejected, moved or linked ÷ ground-truth nuclei), ``det``, ``tra``,
 ``division_f1``, and ``curve``: the scores after each round against the
-nuclei touched so far.  Scores are computed for the report only; the user
+nuclei touched so far, with ``agreement``, the detection F1 of a round's
+nuclei against the previous round's (how much a retraining swings the
+prediction).  Scores are computed for the report only; the user
 never sees them.  Issue 6 target (crowded_dim, held-out seed 1001): TRA ≥
 0.98 and division F1 ≥ 0.85 with ≤ 3 % of the nuclei touched.
 """
@@ -42,7 +44,7 @@ from detection_accuracy import machine
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.csv_io import load_csv, write_csv
 from napari_elephant.core.loop import LoopSettings, run_pass
-from napari_elephant.core.metrics import evaluate
+from napari_elephant.core.metrics import detection_scores, evaluate
 from napari_elephant.core.sample import write_sample
 from napari_elephant.core.training.device import (
     available_cores,
@@ -171,12 +173,28 @@ def score(ws: Workspace, truth: TrackingGraph, oracle: Oracle, extra: dict) -> d
     }
 
 
+def nuclei_copy(graph: TrackingGraph) -> TrackingGraph:
+    """The nuclei of a graph (no links): what a round predicted, for the next to compare."""
+    out = TrackingGraph()
+    out.add_nuclei(list(graph.nuclei()))
+    return out
+
+
+def agreement(previous: TrackingGraph | None, graph: TrackingGraph) -> float | None:
+    """Detection F1 of this round's nuclei against the previous round's (1: no swing)."""
+    if previous is None:
+        return None
+    return detection_scores(graph, previous, DMAX).f1
+
+
 def print_point(p: dict) -> None:
     print(
         f"round {p['round']}: touched {p['nuclei_touched']} "
         f"({100 * p['nuclei_touched_fraction']:.2f} %), {p['actions']} actions; "
         f"DET {p['det']:.4f} TRA {p['tra']:.4f} detection F1 {p['detection_f1']:.3f} "
-        f"link F1 {p['link_f1']:.3f} division F1 {p['division_f1']:.3f}  "
+        f"link F1 {p['link_f1']:.3f} division F1 {p['division_f1']:.3f}"
+        + ("" if p["agreement"] is None else f" agreement {p['agreement']:.3f}")
+        + "  "
         f"[{p['seconds']:.0f} s: {p['stages']}]",
         flush=True,
     )
@@ -209,6 +227,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     quota = int(args.budget * len(truth))
     curve: list[dict] = []
     visits: Counter = Counter()
+    previous: TrackingGraph | None = None
     for r in range(args.rounds + 1):
         t0 = time.perf_counter()
         if r > 0:
@@ -221,7 +240,9 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             ws.params.training.learning_rate = args.round_lr
         outcome = drain(run_pass(ws, device, replace(settings, steps=steps, start=begin), stop))
         secs = {k: round(v) for k, v in outcome.seconds.items()}
-        point = score(ws, truth, oracle, {"round": r, "seconds": time.perf_counter() - t0})
+        extra = {"round": r, "seconds": time.perf_counter() - t0}
+        point = score(ws, truth, oracle, extra | {"agreement": agreement(previous, ws.graph)})
+        previous = nuclei_copy(ws.graph)
         curve.append({**point, "stages": secs})
         print_point(curve[-1])
         last_round = time.perf_counter() - t0

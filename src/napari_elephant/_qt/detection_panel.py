@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from napari_elephant._napari.job_specs import SessionJobs
 from napari_elephant._qt.jobs import JobBar
@@ -21,9 +30,11 @@ from napari_elephant._qt.panel_tools import (
     timepoints_edit,
 )
 from napari_elephant._qt.param_form import Collapsible, ParamForm
+from napari_elephant.core.detection.engine import needs_image, workspace_nucleus_size
 from napari_elephant.core.params import DetectionParams, TrainingParams
 
 MAIN_TRAINING = ("mode", "steps", "epochs")
+SIZE_FIELDS = ["nucleus_diameter"]
 PREDICT_SCOPES = ("current timepoint", "range", "all")
 START_LABELS = {
     "current": "current model",
@@ -42,8 +53,12 @@ class DetectionPanel(QWidget):
         self.training_form = ParamForm(TrainingParams, MAIN_TRAINING, save)
         rest = [f for f in TrainingParams.model_fields if f not in MAIN_TRAINING]
         self.more_training_form = ParamForm(TrainingParams, rest, save)
-        self.detection_form = ParamForm(DetectionParams, None, save)
+        self.size_form = ParamForm(DetectionParams, SIZE_FIELDS, self._size_changed(save))
+        self.size_label = QLabel("")
+        rest = [f for f in DetectionParams.model_fields if f not in SIZE_FIELDS]
+        self.detection_form = ParamForm(DetectionParams, rest, save)
         layout = QVBoxLayout(self)
+        layout.addWidget(self._size_box())
         layout.addWidget(self._train_box())
         layout.addWidget(self._predict_box())
         self.live_check = QCheckBox("Live training")
@@ -60,6 +75,37 @@ class DetectionPanel(QWidget):
         events = jobs.session.events
         connect_while_alive(self, [(events.workspace_changed, self.bind)])
         self.bind(jobs.session.workspace)
+
+    def _size_box(self) -> QGroupBox:
+        box = QGroupBox("Nuclei")
+        layout = QVBoxLayout(box)
+        layout.addWidget(self.size_form)
+        row = QHBoxLayout()
+        self.size_label.setWordWrap(True)
+        row.addWidget(self.size_label, 1)
+        row.addWidget(button("Measure", self.show_size, "Measure the size in use now"))
+        layout.addLayout(row)
+        return box
+
+    def _size_changed(self, save: Any) -> Any:
+        def changed(*args: Any) -> None:
+            save(*args)
+            self.show_size(measure=False)
+
+        return changed
+
+    def show_size(self, measure: bool = True) -> None:
+        """Say which nucleus size the next round uses and where it comes from; reading
+        the image (no size set, nothing accepted) only when ``measure``."""
+        ws = self.jobs.session.workspace
+        if ws is None:
+            self.size_label.setText("")
+            return
+        if not measure and needs_image(ws):
+            self.size_label.setText("In use: measured from the image (no nucleus accepted yet)")
+            return
+        size = run_reporting(lambda: workspace_nucleus_size(ws))
+        self.size_label.setText("" if size is None else f"In use: {size.describe()}")
 
     def _train_box(self) -> QGroupBox:
         box = QGroupBox("Train")
@@ -113,6 +159,8 @@ class DetectionPanel(QWidget):
         self.training_form.set_model(params.training if params else None)
         self.more_training_form.set_model(params.training if params else None)
         self.detection_form.set_model(params.detection if params else None)
+        self.size_form.set_model(params.detection if params else None)
+        self.show_size(measure=False)
 
     def train(self) -> bool:
         ts = run_reporting(lambda: self.jobs.timepoints(self.train_timepoints.text()) or [])

@@ -7,11 +7,12 @@ Every command exits 0 on success; on bad input it prints one line
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 
 from napari_elephant import __version__
 from napari_elephant.cli import data, detection, evaluate, flow, linking
-from napari_elephant.cli.common import EXIT_BAD_INPUT, fail
+from napari_elephant.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, fail
 from napari_elephant.core.errors import ElephantError
 
 __all__ = ["EXIT_BAD_INPUT", "build_parser", "main"]
@@ -37,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:  # a library's complaint about the user's file
         return fail(f"{type(exc).__name__}: {exc}")
     except KeyboardInterrupt:
-        return fail("interrupted")
+        print("napari-elephant: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl+C
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -94,14 +95,15 @@ def timepoint_args(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def engine_device(ws, name: str | None):
-    """The torch device to use, with every CPU core for a headless run."""
+    """The torch device to use; on a CPU the workspace's thread count when set, else
+    every core (headless: no viewer needs a spare core)."""
     from napari_elephant.core.training.device import (
         available_cores,
         configure_cpu_threads,
         select_device,
     )
 
-    configure_cpu_threads(available_cores())  # headless: no viewer needs a spare core
+    configure_cpu_threads(ws.params.device.cpu_threads or available_cores())
     return select_device(name or ws.params.device.device)
 
 

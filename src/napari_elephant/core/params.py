@@ -276,7 +276,8 @@ class DeviceParams(_Params):
         0,
         ge=0,
         title="CPU threads",
-        description="Threads for the CPU; 0 = all cores but one (kept for the viewer).",
+        description="Threads for the CPU; 0 = all cores but one in napari (kept for the "
+        "viewer), every core on the command line.",
     )
 
 

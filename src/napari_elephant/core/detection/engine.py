@@ -64,6 +64,14 @@ class DetectionSetup:
         return f"{self.size.describe()}; {self.grid.describe()}"
 
 
+def needs_image(ws: Workspace) -> bool:
+    """Whether the nucleus size must be measured on the image (no size set, nothing
+    accepted yet)."""
+    if ws.params.detection.nucleus_diameter != "auto":
+        return False
+    return not any(n.status == Status.ACCEPTED for n in ws.graph.nuclei())
+
+
 def workspace_nucleus_size(ws: Workspace, source: ImageSource | None = None) -> NucleusSize:
     """The typical nucleus size of the workspace now; the image is opened and read
     only when neither the diameter setting nor an accepted nucleus gives it."""
