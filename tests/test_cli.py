@@ -179,3 +179,14 @@ def test_train_detection_from_the_pretrained_model(sample_dir, tmp_path, capsys)
     assert "exclude each other" in capsys.readouterr().err
     assert main([*args, "--from-pretrained"]) == 0
     assert "trained 2 steps" in capsys.readouterr().out
+
+
+def test_init_takes_the_nucleus_diameter_and_refuses_a_bad_one(sample_dir, tmp_path, capsys):
+    movie = str(sample_dir / "movie.ome.zarr")
+    ws_path = tmp_path / "w.elephant"
+    assert main(["init", str(ws_path), "--image", movie, "--nucleus-diameter", "12"]) == 0
+    assert Workspace.open(ws_path).params.detection.nucleus_diameter == 12.0
+    bad = ["init", str(tmp_path / "v.elephant"), "--image", movie, "--nucleus-diameter", "-1"]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "nucleus_diameter" in err and len(err.strip().splitlines()) == 1

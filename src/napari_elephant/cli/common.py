@@ -131,5 +131,14 @@ def run_with_bar(records: Iterable[Any]) -> Any:
 def with_changes(params: M, **changes: Any) -> M:
     """``params`` with the options the user gave (None: not given), validated like
     the model itself (``model_copy`` would not check them)."""
+    from pydantic import ValidationError
+
+    from napari_elephant.core.errors import InvalidInputError
+
     given = {k: v for k, v in changes.items() if v is not None}
-    return params.model_validate({**params.model_dump(), **given})
+    try:
+        return params.model_validate({**params.model_dump(), **given})
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else type(params).__name__
+        raise InvalidInputError(f"{name} = {first.get('input')!r}: {first['msg']}") from None

@@ -15,6 +15,7 @@ from napari_elephant.cli.common import (
     run_with_bar,
     voxel_size_arg,
     voxel_size_for,
+    with_changes,
 )
 from napari_elephant.core.errors import ElephantError, InvalidInputError
 from napari_elephant.core.io.formats import GRAPH_FORMATS
@@ -58,13 +59,22 @@ def _init_args(p: argparse.ArgumentParser) -> None:
         "names needs TYX (a 2D movie over time) or ZYX (one 3D stack)",
     )
     voxel_size_arg(p, "µm per voxel (overrides the file's metadata)")
+    p.add_argument(
+        "--nucleus-diameter",
+        type=float,
+        metavar="UM",
+        help="typical nucleus diameter (µm); every size follows from it (default: from the "
+        "accepted nuclei, else measured on the image)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing workspace")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     from napari_elephant.core.io.image import open_image
+    from napari_elephant.core.params import DetectionParams
     from napari_elephant.core.workspace import Workspace
 
+    detection = with_changes(DetectionParams(), nucleus_diameter=args.nucleus_diameter)
     source = open_image(args.image, args.dataset, axes=args.axes)  # 2D or 3D: how many numbers
     two_d = source.is_2d
     source.close()
@@ -72,6 +82,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     ws = Workspace.create(
         args.workspace, args.image, args.dataset, voxel, args.axes, overwrite=args.overwrite
     )
+    if args.nucleus_diameter is not None:
+        ws.params.detection = detection
+        ws.save_settings()
     source = ws.open_image()
     print(f"created {ws.path}: {_movie_summary(source.n_timepoints, source.shape_zyx, ws)}")
     source.close()
