@@ -1,13 +1,15 @@
-"""TrackMate's LoG spot detector in 3D: the classical baseline of detection accuracy.
+"""TrackMate's LoG spot detector in 3D (and 2D): the classical baseline of detection accuracy.
 
 The recipe of TrackMate's Laplacian-of-Gaussian detector, on anisotropic voxels:
 
 1. optional median filter, 3 × 3 in each z plane (TrackMate's ``MedianFilter2D``
    with radius 1, applied plane by plane to a stack);
-2. LoG with the physical sigma ``radius / sqrt(3)`` (the blob radius the
-   detector is tuned to), i.e. ``sigma / voxel_size`` voxels per axis; the
-   response is negated (bright blobs become maxima) and scale-normalised
-   (``sigma² ∇²`` in µm, so that the numbers do not depend on the radius);
+2. LoG with the physical sigma ``radius / sqrt(d)`` (the blob radius the
+   detector is tuned to; d = 3, or 2 for a 2D movie given as one z slice, as
+   TrackMate divides by the image's dimensionality), i.e. ``sigma /
+   voxel_size`` voxels per axis; the response is negated (bright blobs become
+   maxima) and scale-normalised (``sigma² ∇²`` in µm, so that the numbers do
+   not depend on the radius);
 3. local maxima of the response in the 3 × 3 × 3 voxel neighbourhood; the
    quality of a spot is the response at its maximum;
 4. sub-voxel refinement by a parabola through the maximum and its two
@@ -50,9 +52,10 @@ def log_response(
     image = np.asarray(volume, dtype=np.float32)
     if median:
         image = median_filter(image, size=(1, 3, 3), mode="nearest")
-    sigma = radius_um / np.sqrt(3.0) / voxel_size.array  # voxels per axis
+    axes = [a for a in range(3) if image.shape[a] > 1]  # (1, Y, X): a 2D movie
+    sigma = radius_um / np.sqrt(max(len(axes), 1)) / voxel_size.array  # voxels per axis
     response = np.zeros(image.shape, dtype=np.float32)
-    for axis in range(3):
+    for axis in axes:  # along a single slice the second derivative is 0 anyway
         order = [0, 0, 0]
         order[axis] = 2
         # sigma_um² ∂²/∂x_um² = sigma_vox² ∂²/∂x_vox² along each axis
