@@ -211,3 +211,12 @@ def test_the_pooling_schedule_follows_the_grid_without_touching_the_weights():
     assert model.config.size_multiple == (16, 16, 16)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert model(torch.rand(1, 1, 5, 20, 20)).shape == (1, 3, 5, 20, 20)
+
+
+def test_a_thin_stack_pools_z_only_as_often_as_it_has_slices_to_halve():
+    iso = VoxelSize(1.0, 1.0, 1.0)
+    assert pooling_schedule(iso, 4) == (True, True, True, True)
+    assert pooling_schedule(iso, 4, z_size=4) == (True, True, False, False)
+    assert pooling_schedule(iso, 4, z_size=1) == (False, False, False, False)
+    assert pooling_schedule(ANISO, 4, z_size=5) == (False, False, True, True)
+    assert pooling_schedule(ANISO, 4, z_size=3) == (False, False, True, False)

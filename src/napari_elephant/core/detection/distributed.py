@@ -52,7 +52,7 @@ def predict_block(
     vs = VoxelSize(*voxel_size)
     source = open_image(image, dataset, vs, axes)
     model = build_model_from_checkpoint(checkpoint, device)
-    model.with_pooling(pooling_schedule(grid.voxel_size, model.config.depth))
+    model.with_pooling(pooling_schedule(grid.voxel_size, model.config.depth, grid.shape[0]))
     det = DetectionParams.model_validate(params)
     out = []
     for t in timepoints:

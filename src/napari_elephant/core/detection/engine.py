@@ -105,7 +105,8 @@ def load_model(
     """
     grid = grid if grid is not None else detection_setup(ws).grid
     model, state, fresh = _load_model(ws, device, start, grid)
-    return model.with_pooling(pooling_schedule(grid.voxel_size, model.config.depth)), state, fresh
+    schedule = pooling_schedule(grid.voxel_size, model.config.depth, grid.shape[0])
+    return model.with_pooling(schedule), state, fresh
 
 
 def _load_model(

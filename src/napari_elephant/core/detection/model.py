@@ -147,7 +147,9 @@ class UNetConfig:
         return cls(**values)
 
 
-def pooling_schedule(voxel_size: VoxelSize, depth: int) -> tuple[bool, ...]:
+def pooling_schedule(
+    voxel_size: VoxelSize, depth: int, z_size: int | None = None
+) -> tuple[bool, ...]:
     """Per level, whether the max pool halves z (True) or keeps it (False).
 
     Rule: y and x are halved at every level.  z is kept while the current
@@ -155,7 +157,9 @@ def pooling_schedule(voxel_size: VoxelSize, depth: int) -> tuple[bool, ...]:
     doubled at each level) > √2 ≈ 1.41 — the point past which keeping z
     brings the voxel closer to a cube (in log scale) than pooling it.  For
     (2, 0.5, 0.5) µm the ratio goes 4, 2, 1, 1: z is kept twice, then
-    pooled.  Isotropic voxels pool z at every level.
+    pooled.  Isotropic voxels pool z at every level.  With ``z_size`` (a thin
+    stack's slices) z is pooled at most log2(z_size) times: past that the
+    input would only be padded in z to be pooled away.
     """
     lateral = (voxel_size.y + voxel_size.x) / 2.0
     z = voxel_size.z
@@ -166,7 +170,17 @@ def pooling_schedule(voxel_size: VoxelSize, depth: int) -> tuple[bool, ...]:
         lateral *= 2.0
         if not keep:
             z *= 2.0
-    return tuple(schedule)
+    return tuple(schedule) if z_size is None else _limit_z_pools(schedule, z_size)
+
+
+def _limit_z_pools(schedule: list[bool], z_size: int) -> tuple[bool, ...]:
+    """The first log2(z_size) z pools of ``schedule`` kept, the later ones dropped."""
+    room = int(math.log2(max(int(z_size), 1)))
+    out = []
+    for pool in schedule:
+        out.append(pool and room > 0)
+        room -= int(out[-1])
+    return tuple(out)
 
 
 def paper_config(voxel_size: VoxelSize) -> UNetConfig:
