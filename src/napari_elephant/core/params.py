@@ -132,6 +132,12 @@ class TrainingParams(_Params):
     wt: float = Field(1.0, ge=0, title="Weight of true annotations")
     wf: float = Field(5.0, ge=0, title="Weight of false annotations")
     augment: bool = Field(True, title="Augment (flip, scale, contrast, rotate)")
+    average_weights: bool = Field(
+        False,
+        title="Average the round's weights",
+        description="Keep the mean of the weights over the second half of each round "
+        "instead of the last step's (steadier rounds; docs/detection.md).",
+    )
     prior: bool = Field(
         False,
         title="Prior phase from scratch",

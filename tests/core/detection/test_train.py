@@ -91,3 +91,19 @@ def test_stop_takes_effect_between_steps(annotation):
 
 def annotation_vs():
     return generate("tiny", seed=1).voxel_size
+
+
+def test_averaging_keeps_the_mean_of_the_second_half_of_the_round(annotation):
+    """Four steps, averaged from the third: the saved weights are the mean of the
+    weights after steps 3 and 4 (checked by recording them through the progress)."""
+    torch.manual_seed(0)
+    model = tiny_model()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    params = TrainingParams(steps=4, crop_size=(8, 16, 16), seed=0, average_weights=True)
+    seen = []
+    record = lambda r: seen.append([p.detach().clone() for p in model.parameters()])  # noqa: E731
+    cpu = torch.device("cpu")
+    drain(train_detection(model, opt, [annotation], annotation_vs(), params, cpu), record)
+    want = [(a + b) / 2 for a, b in zip(seen[2], seen[3], strict=True)]
+    for got, mean in zip(model.parameters(), want, strict=True):
+        torch.testing.assert_close(got, mean)

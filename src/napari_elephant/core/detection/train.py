@@ -27,6 +27,7 @@ from napari_elephant.core.detection.background import resolve_threshold, smooth
 from napari_elephant.core.detection.labels import IGNORE, LabelVolume, render_labels
 from napari_elephant.core.detection.losses import prior_loss, vclass_loss
 from napari_elephant.core.params import DetectionParams, TrainingParams
+from napari_elephant.core.training.averaging import WeightAverage
 from napari_elephant.core.training.device import autocast_context, make_grad_scaler
 from napari_elephant.core.training.progress import Progress, StopFlag
 from napari_elephant.core.units import VoxelSize
@@ -204,9 +205,12 @@ def train_detection(
     n_prior = len(PRIOR_LEARNING_RATES) * PRIOR_CROPS_PER_EPOCH if prior else 0
     total = n_prior + len(schedule)
     start, loss, step = time.perf_counter(), None, 0
+    average = WeightAverage() if params.average_weights else None
+    averaged_from = n_prior + len(schedule) // 2 + 1
     model.train()
     for step in range(1, total + 1):
         if stop is not None and stop.is_set():
+            _finish(model, average)
             return TrainOutcome(step - 1, loss, True, time.perf_counter() - start)
         if step <= n_prior:
             lr = PRIOR_LEARNING_RATES[(step - 1) // PRIOR_CROPS_PER_EPOCH]
@@ -228,5 +232,14 @@ def train_detection(
             task = "training"
         set_lr(optimizer, lr)
         loss = _step(model, optimizer, scaler, device, loss_fn, image)
+        if average is not None and step >= averaged_from:
+            average.add(model)
         yield Progress(task, step, total, loss, lr, time.perf_counter() - start)
+    _finish(model, average)
     return TrainOutcome(total, loss, False, time.perf_counter() - start)
+
+
+def _finish(model: nn.Module, average: WeightAverage | None) -> None:
+    """The round's model: the mean of its second half's weights when averaging."""
+    if average is not None:
+        average.apply(model)
