@@ -206,7 +206,9 @@ def simulate(
             cells = _step(cells, preset, rng)
         ids = np.arange(len(nuclei) + 1, len(nuclei) + 1 + len(cells))
         covs = _covariances(cells)
-        nuclei += [_record(int(i), t, c, m) for i, c, m in zip(ids, cells.pos, covs, strict=True)]
+        nuclei += [
+            truth_nucleus(int(i), t, c, m) for i, c, m in zip(ids, cells.pos, covs, strict=True)
+        ]
         links += [Link(int(a), int(b)) for a, b in zip(cells.node, ids, strict=True) if a >= 0]
         jitter = 1 + preset.intensity_jitter * rng.normal(size=len(cells))
         scale = (1 - preset.bleaching) ** t * frame_factor[t]
@@ -217,7 +219,7 @@ def simulate(
     return TrackingGraph.from_records(nuclei, links), frames
 
 
-def _record(nid: int, t: int, center: np.ndarray, cov: np.ndarray) -> Nucleus:
+def truth_nucleus(nid: int, t: int, center: np.ndarray, cov: np.ndarray) -> Nucleus:
     """A ground-truth nucleus (SPD by construction, so no re-validation)."""
     return Nucleus(
         id=nid,

@@ -27,9 +27,10 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph, cov_to_six
-from napari_elephant.core.synthetic import SyntheticMovie
+from napari_elephant.core.graph import Link, Nucleus, TrackingGraph
+from napari_elephant.core.synthetic import SyntheticMovie, truth_nucleus
 from napari_elephant.core.synthetic_micro_cells import Cell, body, brightness, place, step, truth
 from napari_elephant.core.synthetic_micro_render import (
     DTYPE_MAX,
@@ -235,28 +236,11 @@ def _record(
         nid = len(nuclei) + 1
         centre, cov = truth(cell, style)
         if style.ndim == 2:
-            centre, cov = _lift_2d(centre, cov)
-        nuclei.append(
-            Nucleus(
-                id=nid,
-                t=t,
-                center=(float(centre[0]), float(centre[1]), float(centre[2])),
-                cov=cov_to_six(cov),
-                status=Status.ACCEPTED,
-                origin=Origin.MANUAL,
-            )
-        )
+            centre, cov = np.array([0.0, *centre]), flat_cov(cov)
+        nuclei.append(truth_nucleus(nid, t, centre, cov))
         if cell.node >= 0:
             links.append(Link(cell.node, nid))
         cell.node = nid
-
-
-def _lift_2d(centre: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A 2D ellipse as the graph stores it: z = 0, cov_zz = sqrt(det), no z coupling."""
-    full = np.zeros((3, 3))
-    full[1:, 1:] = cov
-    full[0, 0] = np.sqrt(np.linalg.det(cov))
-    return np.array([0.0, centre[0], centre[1]]), full
 
 
 def _debris(rng: np.random.Generator, style: MicroscopyStyle) -> list[Body]:

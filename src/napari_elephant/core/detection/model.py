@@ -298,7 +298,7 @@ class DetectionUNet(nn.Module):
         """
         z_axis = 2 + self.config.axis_order.index("z")
         size = x.shape[2:]
-        x = pad_to_multiple_2d(x, 2**self.config.depth, self.config.pad_mode)
+        x = pad_to_multiple(x, (2**self.config.depth,) * 2, self.config.pad_mode)
         skips = []
         for level in range(self.config.depth):
             x = _block_flat(self.encoders[level], x, z_axis)
@@ -344,20 +344,6 @@ def _block_flat(block: nn.Sequential, x: torch.Tensor, z_axis: int) -> torch.Ten
     return x
 
 
-def pad_to_multiple_2d(x: torch.Tensor, multiple: int, mode: str) -> torch.Tensor:
-    """Pad (N, C, H, W) at both ends to multiples of ``multiple`` (see :func:`pad_to_multiple`)."""
-    pads: list[int] = []
-    for size in reversed(x.shape[2:]):
-        total = -size % multiple
-        pads += [total // 2, total - total // 2]
-    if not any(pads):
-        return x
-    sizes = list(reversed(x.shape[2:]))
-    if mode == "reflect" and any(p >= sizes[i // 2] for i, p in enumerate(pads)):
-        mode = "replicate"
-    return F.pad(x, pads, mode=mode)
-
-
 def init_weights(model: nn.Module) -> None:
     """Kaiming fan-in for convolutions, zero biases, GroupNorm weight 1 / bias 0."""
     for module in model.modules():
@@ -370,8 +356,8 @@ def init_weights(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: tuple[int, int, int], mode: str) -> torch.Tensor:
-    """Pad the three spatial axes of (N, C, D, H, W) at both ends to multiples.
+def pad_to_multiple(x: torch.Tensor, multiple: tuple[int, ...], mode: str) -> torch.Tensor:
+    """Pad the spatial axes of (N, C, D, H, W) (or (N, C, H, W)) at both ends to multiples.
 
     ``reflect`` needs each pad to be smaller than the axis; otherwise
     ``replicate`` is used (a 1-slice stack has nothing to reflect).
