@@ -82,3 +82,21 @@ def test_2d_workspace_exports_and_imports_2d_files(flat_tif, tmp_path, capsys):
     back = Workspace.open(other).graph
     assert len(back) == 3 and back.n_links == 2
     assert {n.center[0] for n in back.nuclei()} == {0.0}
+
+
+def test_nuclei_imported_into_a_2d_movie_are_brought_into_its_plane(tmp_path, capsys):
+    movie = tmp_path / "hela.tif"
+    tifffile.imwrite(movie, np.zeros((2, 40, 40), np.uint16))
+    ws_path = tmp_path / "w.elephant"
+    assert main(["init", str(ws_path), "--image", str(movie), "--axes", "TYX",
+                 "--voxel-size", "0.5", "0.5"]) == 0  # fmt: skip
+    csv = tmp_path / "n.csv"
+    csv.write_text(
+        "id,t,z,y,x,cov_zz,cov_zy,cov_zx,cov_yy,cov_yx,cov_xx,parent_id,status\n"
+        "1,0,0.3,5,6,0.25,0,0,16,0,9,,accepted\n"  # a token z radius, off the plane
+    )
+    assert main(["import", str(ws_path), str(csv)]) == 0
+    assert "1 nuclei brought into the 2D movie's plane" in capsys.readouterr().out
+    (n,) = Workspace.open(ws_path).graph.nuclei()
+    assert n.center[0] == 0.0 and n.cov_matrix[0, 0] == pytest.approx(12.0)
+    assert n.radius == pytest.approx(np.sqrt(12.0))  # the ellipse's geometric-mean radius

@@ -141,3 +141,15 @@ def test_n_visits_the_doubtful_first_and_the_layer_shows_confidence(tracks) -> N
     features = session.layers["nuclei"].features
     by_id = dict(zip(features["id"].tolist(), features["confidence"].tolist(), strict=True))
     assert by_id[4] == 0.2 and by_id[3] == 0.8 and np.isnan(by_id[8])
+
+
+def test_n_from_a_nucleus_just_added_starts_at_the_timepoints_most_doubtful(tracks) -> None:
+    viewer, session, _ = tracks
+    graph = session.require_graph()
+    graph.update_nucleus(3, confidence=0.8)
+    graph.update_nucleus(4, confidence=0.2)
+    added = graph.add_nucleus(2, (Z, 30.0, 30.0), radius=2.0)  # accepted, no confidence
+    viewer.dims.set_point(0, 2)
+    session.selection.select_one(added)
+    press(viewer, "N")
+    assert session.selection.current == 4  # not t=0's 5: the added one is not in the order

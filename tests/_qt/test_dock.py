@@ -103,6 +103,7 @@ def test_deleting_the_dock_disconnects_it(make_napari_viewer, qtbot, tmp_path) -
     n_before = len(session.events.graph_changed)
     with qtbot.waitSignal(widget.destroyed):
         widget.deleteLater()
-    assert len(session.events.graph_changed) == n_before - 2  # workspace panel and counter
+    # the workspace panel, the counter and the detection tab's size line
+    assert len(session.events.graph_changed) == n_before - 3
     graph = session.open_workspace(write_workspace(tmp_path)).graph
     graph.set_status([1], "rejected")  # no callback into the deleted widget

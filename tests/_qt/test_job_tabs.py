@@ -162,3 +162,15 @@ def test_link_through_the_linking_tab(dock, qtbot) -> None:
     assert sorted(lk.key for lk in graph.links()) == [(1, 5), (2, 6), (3, 7), (4, 8)]
     graph.undo()
     assert graph.n_links == 0  # one undo step
+
+
+def test_the_nuclei_box_says_which_size_is_in_use_and_follows_the_edits(dock, qtbot) -> None:
+    panel, graph = dock.detection_panel, dock.session.graph
+    assert "accepted nuclei" in panel.size_label.text()
+    graph.set_status(graph.ids_at(0), "predicted")  # nothing accepted: the image will say
+    qtbot.waitUntil(lambda: "image" in panel.size_label.text(), timeout=5_000)
+    panel.show_size()  # Measure
+    assert "from the image" in panel.size_label.text() and "µm" in panel.size_label.text()
+    panel.size_form.widget("nucleus_diameter").setText("7")
+    panel.size_form.widget("nucleus_diameter").editingFinished.emit()
+    assert "7 µm from the nucleus diameter setting" in panel.size_label.text()

@@ -245,10 +245,18 @@ class Navigator:
     def sibling(self) -> None:
         self._go(sibling(self.graph, self._need_current()), "sibling")
 
-    def _next(self, keep: Callable[[int], bool], what: str, order: IdOrder = by_id) -> None:
+    def _next(
+        self,
+        keep: Callable[[int], bool],
+        what: str,
+        order: IdOrder = by_id,
+        outside: Callable[[int], bool] = lambda _i: False,
+    ) -> None:
+        """Jump to the first nucleus ``keep`` accepts after the current one in ``order``;
+        from the top of the timepoint when the current one is ``outside`` the order."""
         after = self._current()
         t = current_t(self.session.viewer)
-        if after is not None and self.graph.nucleus(after).t != t:
+        if after is not None and (self.graph.nucleus(after).t != t or outside(after)):
             after = None
         found = first(self.graph, t, after, keep, order)
         if found is None or found == after:
@@ -258,7 +266,12 @@ class Navigator:
     def next_predicted(self) -> None:
         """The next nucleus still to validate (status predicted), the least
         confident of the timepoint first."""
-        self._next(lambda i: is_predicted(self.graph, i), "predicted nucleus", by_doubt)
+        self._next(
+            lambda i: is_predicted(self.graph, i),
+            "predicted nucleus",
+            by_doubt,
+            outside=lambda i: not is_predicted(self.graph, i),  # e.g. a nucleus just added
+        )
 
     def next_track_end(self) -> None:
         times = self.graph.timepoints()

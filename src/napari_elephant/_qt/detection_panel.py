@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,6 +36,7 @@ from napari_elephant.core.params import DetectionParams, TrainingParams
 
 MAIN_TRAINING = ("mode", "steps", "epochs")
 SIZE_FIELDS = ["nucleus_diameter"]
+SIZE_REFRESH_MS = 1000
 PREDICT_SCOPES = ("current timepoint", "range", "all")
 START_LABELS = {
     "current": "current model",
@@ -55,6 +57,10 @@ class DetectionPanel(QWidget):
         self.more_training_form = ParamForm(TrainingParams, rest, save)
         self.size_form = ParamForm(DetectionParams, SIZE_FIELDS, self._size_changed(save))
         self.size_label = QLabel("")
+        self.size_timer = QTimer(self)  # edits come in bursts: say the size once they pause
+        self.size_timer.setSingleShot(True)
+        self.size_timer.setInterval(SIZE_REFRESH_MS)
+        self.size_timer.timeout.connect(lambda: self.show_size(measure=False))
         rest = [f for f in DetectionParams.model_fields if f not in SIZE_FIELDS]
         self.detection_form = ParamForm(DetectionParams, rest, save)
         layout = QVBoxLayout(self)
@@ -73,7 +79,13 @@ class DetectionPanel(QWidget):
         layout.addWidget(self.job_bar)
         layout.addStretch(1)
         events = jobs.session.events
-        connect_while_alive(self, [(events.workspace_changed, self.bind)])
+        connect_while_alive(
+            self,
+            [
+                (events.workspace_changed, self.bind),
+                (events.graph_changed, lambda _action: self.size_timer.start()),
+            ],
+        )
         self.bind(jobs.session.workspace)
 
     def _size_box(self) -> QGroupBox:

@@ -125,7 +125,7 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from napari_elephant.core.errors import GraphError
-    from napari_elephant.core.graph.merge import merge_into
+    from napari_elephant.core.graph.merge import flatten_all, merge_into
     from napari_elephant.core.io.csv_io import import_csv
     from napari_elephant.core.io.formats import guess_format, read_graph, with_fresh_ids
     from napari_elephant.core.workspace import Workspace
@@ -145,8 +145,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
         except GraphError as exc:
             raise InvalidInputError(f"{args.file}: {exc} (try --new-ids)") from None
+    flat = flatten_all(ws.graph) if _is_2d(ws, args.voxel_size) else 0
     ws.save_graph()
-    print(f"imported {args.file} into {ws.path}: {report}")
+    note = f"; {flat} nuclei brought into the 2D movie's plane" if flat else ""
+    print(f"imported {args.file} into {ws.path}: {report}{note}")
     return 0
 
 

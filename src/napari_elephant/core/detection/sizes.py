@@ -49,7 +49,7 @@ class NucleusSize:
         where = {
             "setting": "the nucleus diameter setting",
             "annotations": "the accepted nuclei",
-            "image": "the image (no nuclei accepted yet)",
+            "image": "the image (no nucleus accepted yet)",
         }[self.source]
         return f"nucleus diameter {2 * self.radius_um:.3g} µm from {where}"
 

@@ -14,7 +14,7 @@ from napari_elephant.core.graph.actions import (
     UpdateNuclei,
 )
 from napari_elephant.core.graph.graph import TrackingGraph
-from napari_elephant.core.graph.model import Link, Nucleus
+from napari_elephant.core.graph.model import Link, Nucleus, flatten_to_2d
 
 
 @dataclass(frozen=True)
@@ -67,3 +67,14 @@ def merge_into(
         for action in actions:
             graph.apply(action)
     return MergeReport(len(new), len(changed), len(fresh), len(restatus))
+
+
+def flatten_all(graph: TrackingGraph, name: str = "flatten to 2D") -> int:
+    """Bring every nucleus into a 2D movie's plane (:func:`flatten_to_2d`) as one
+    undoable step; the number changed.  A file written for 3D (or by hand) may
+    give 2D nuclei a z or a token z radius."""
+    before = [n for n in graph.nuclei() if flatten_to_2d(n) is not n]
+    if before:
+        after = tuple(flatten_to_2d(n) for n in before)
+        graph.apply(UpdateNuclei(tuple(before), after, name=name))
+    return len(before)
