@@ -220,3 +220,13 @@ def test_a_thin_stack_pools_z_only_as_often_as_it_has_slices_to_halve():
     assert pooling_schedule(iso, 4, z_size=1) == (False, False, False, False)
     assert pooling_schedule(ANISO, 4, z_size=5) == (False, False, True, True)
     assert pooling_schedule(ANISO, 4, z_size=3) == (False, False, True, False)
+
+
+def test_a_network_remembers_how_its_inputs_were_normalised():
+    assert default_config(ANISO).normalization == "asinh"  # new networks
+    saved = default_config(ANISO).to_dict()
+    assert UNetConfig.from_dict(saved).normalization == "asinh"
+    del saved["normalization"]  # a checkpoint from before the setting: the paper's minmax
+    assert UNetConfig.from_dict(saved).normalization == "minmax"
+    with pytest.raises(InvalidInputError, match="normalization"):
+        UNetConfig.from_dict({**saved, "normalization": "gamma"})

@@ -16,18 +16,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from napari_elephant.core.intensity import voxel_noise
+
 EMPTY_BLOCK = (2, 4, 4)  # voxels averaged per block (z, y, x)
 EMPTY_NOISE = 3.0  # a tile is empty when its blocks span less than this × the noise
-
-
-def voxel_noise(vol: np.ndarray) -> float:
-    """Robust std of the voxel noise: the MAD of differences between x-neighbours
-    (structures change slowly at that scale, noise does not), / √2."""
-    step = max(1, vol.size // 2_000_000)
-    diffs = np.diff(vol, axis=-1).ravel()[::step]
-    if diffs.size == 0:
-        return 0.0
-    return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
 
 
 def empty_tiles(

@@ -30,6 +30,7 @@ from napari_elephant.core.detection.train import Annotation, TrainOutcome, make_
 from napari_elephant.core.detection.train import train_detection as _train
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Status
+from napari_elephant.core.intensity import normalize_as
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.timepoints import parse_timepoints as parse_timepoints  # re-export
@@ -126,11 +127,23 @@ def _load_model(
     return detection_model(loaded, folder).to(device), loaded.optimizer_state, False
 
 
+def network_input(
+    source: ImageSource, t: int, normalization: str, grid: NetworkGrid
+) -> np.ndarray:
+    """Timepoint t as a network sees it: normalised the way it was trained
+    (:mod:`~napari_elephant.core.intensity`), resampled onto its grid."""
+    return grid.to_grid(normalize_as(source.timepoint(t, normalized=False), normalization))
+
+
 def collect_annotations(
-    ws: Workspace, source: ImageSource, timepoints: Sequence[int], setup: DetectionSetup
+    ws: Workspace,
+    source: ImageSource,
+    timepoints: Sequence[int],
+    setup: DetectionSetup,
+    normalization: str = "asinh",
 ) -> list[Annotation]:
     """Accepted (true) and rejected (false) nuclei of the timepoints, with their volumes
-    resampled onto the network's grid (labels drawn there, in µm)."""
+    normalised as the network's and resampled onto its grid (labels drawn there, in µm)."""
     extent = ws.voxel_size.to_um(np.asarray(source.shape_zyx) - 1)
     margin = ws.voxel_size.array / 2
     items = []
@@ -146,7 +159,7 @@ def collect_annotations(
                     f"lies outside the image ({source.n_timepoints} timepoints, "
                     f"{tuple(round(v, 1) for v in extent)} µm)"
                 )
-        volume = setup.grid.to_grid(source.timepoint(t, normalized=True))
+        volume = network_input(source, t, normalization, setup.grid)
         true, false = setup.grid.shift_in(true), setup.grid.shift_in(false)
         items.append(make_annotation(t, volume, true, false, setup.grid.voxel_size, setup.params))
     if not items:
@@ -174,10 +187,10 @@ def train_round(
     if timepoints is None:
         timepoints = ws.graph.timepoints()
     setup = detection_setup(ws, source)
-    items = collect_annotations(ws, source, timepoints, setup)
     if params.seed is not None:  # a seeded round is repeatable: weights and crops
         torch.manual_seed(params.seed)
     model, optimizer_state, fresh = load_model(ws, device, start, setup.grid)
+    items = collect_annotations(ws, source, timepoints, setup, model.config.normalization)
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
@@ -255,7 +268,7 @@ def predict_round(
     for i, t in enumerate(tps, start=1):
         if stop is not None and stop.is_set():
             return i - 1
-        volume = source.timepoint(t, normalized=True)
+        volume = normalize_as(source.timepoint(t, normalized=False), model.config.normalization)
         found = predict_volume(model, volume, setup.grid, setup.params, device)
         yield Progress(
             "prediction",
