@@ -20,7 +20,8 @@ from scipy.ndimage import gaussian_filter
 from napari_elephant.core.detection.labels import as_ellipsoid, ellipsoid_mask
 from napari_elephant.core.units import VoxelSize
 
-SMOOTH_SIGMA_UM = 0.75  # about a quarter of a typical nucleus radius
+SMOOTH_SIGMA_UM = 0.75  # without a known nucleus size: a quarter of a 3 µm radius
+SMOOTH_FRACTION = 0.25  # of the nucleus radius
 BACKGROUND_PERCENTILE = 20.0  # nuclei rarely fill more than 80 % of a volume
 AUTO_FRACTION = 0.25  # low: a dim nucleus must not be taught as background
 
@@ -30,6 +31,14 @@ def smooth(volume: np.ndarray, voxel_size: VoxelSize, sigma_um: float = SMOOTH_S
     sigma = np.maximum(sigma_um / voxel_size.array, 0.0)
     sigma[sigma < 0.3] = 0.0  # thicker than the blur: leave that axis alone
     return gaussian_filter(volume.astype(np.float32, copy=False), sigma)
+
+
+def smoothing_um(nucleus_diameter: float | str) -> float:
+    """σ of the smoothing before the threshold: a quarter of the nucleus radius (the
+    fixed 0.75 µm when the size is not resolved)."""
+    if nucleus_diameter == "auto":
+        return SMOOTH_SIGMA_UM
+    return SMOOTH_FRACTION * float(nucleus_diameter) / 2.0
 
 
 def auto_threshold(

@@ -139,7 +139,7 @@ def extract_nuclei(
     _counts, means, cov, score = component_moments(labels, n, voxel_size, probs[CENTER])
     cov = cov * (SOLID_ELLIPSOID_FACTOR / params.center_ratio**2)
     centers = means + np.asarray(origin_um, dtype=np.float64)
-    keep = lateral_radius(cov) >= params.r_min
+    keep = np.maximum(equal_volume_radius(cov), lateral_radius(cov)) >= params.r_min
     cov = clamp_radii(cov[keep], params.r_max)
     volumes = 4.0 / 3.0 * np.pi * np.sqrt(np.linalg.det(cov))
     conf = region_confidence(labels, n, probs)[keep]

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from napari_elephant.core.detection.augment import Augmenter
-from napari_elephant.core.detection.background import resolve_threshold, smooth
+from napari_elephant.core.detection.background import resolve_threshold, smooth, smoothing_um
 from napari_elephant.core.detection.labels import IGNORE, LabelVolume, render_labels
 from napari_elephant.core.detection.losses import prior_loss, vclass_loss
 from napari_elephant.core.params import DetectionParams, TrainingParams
@@ -65,7 +65,7 @@ def make_annotation(
     params: DetectionParams,
 ) -> Annotation:
     """Render the labels of one timepoint (once per round, then cropped at will)."""
-    smoothed = smooth(volume, voxel_size)
+    smoothed = smooth(volume, voxel_size, smoothing_um(params.nucleus_diameter))
     threshold = resolve_threshold(params.background_threshold, smoothed, true_nuclei, voxel_size)
     labels = render_labels(
         volume.shape,
