@@ -13,7 +13,9 @@ recovers most of both failures:
 1. centre-ness = P(centre) + ½ P(periphery): a voxel the network puts on a
    nucleus counts, its centre counts double;
 2. blob response: the scale-normalised Laplacian of Gaussian of the
-   centre-ness, σ = r / √3 per axis in µm for the typical nucleus radius r
+   centre-ness, σ = r / √d per axis in µm over the d axes a nucleus fits in
+   (:func:`blob_axes`; 3 for a ball, 2 on a 2D movie or a thin stack) for the
+   typical nucleus radius r
    (half the resolved ``nucleus_diameter``; :mod:`.sizes`) — the
    classical matched blob filter, here on the network's map rather than on
    the raw image, so that two touching nuclei in one fat blob of
