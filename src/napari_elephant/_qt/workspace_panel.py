@@ -208,8 +208,11 @@ class WorkspacePanel(QWidget):
         flat = layer is not None and layer.ndim == 4 and layer.data.shape[1] == 1
         if flat:
             self.voxel_spins[0].setValue(1.0)
+        ask = layer is not None and layer_needs_axes(layer)
+        hint = "asked on Create, with whether it is a 2D movie or a 3D stack" if ask else ""
         for i, spin in enumerate(self.voxel_spins):
             spin.setEnabled(editable and not (flat and i == 0))
+            spin.setToolTip(hint)
 
     def update_info(self, *_: Any) -> None:
         """Workspace, image, voxel size, counters and undo/redo availability."""
