@@ -114,7 +114,9 @@ def test_tiling_reproduces_the_untiled_output_of_a_local_model(shape):
     model = local_model()
     vol = np.random.default_rng(1).random(shape, dtype=np.float32)
     # overlap 8: a quarter (2 voxels) at each cut gets weight 0 = the model's reach
-    out = predict_tiled(model, vol, (12, 12, 12), (8, 8, 8), batch_size=16, border=NONE)
+    out = predict_tiled(
+        model, vol, (12, 12, 12), (8, 8, 8), batch_size=16, border=NONE, skip_empty=False
+    )
     assert len(make_tiles(shape, (12, 12, 12), (8, 8, 8))) > 8  # really tiled
     np.testing.assert_allclose(out, untiled(model, vol), atol=1e-5)
 
@@ -122,12 +124,9 @@ def test_tiling_reproduces_the_untiled_output_of_a_local_model(shape):
 def test_tiling_with_batches_matches_batch_of_one():
     model = local_model(2)
     vol = np.random.default_rng(3).random((11, 21, 19), dtype=np.float32)
-    one = predict_tiled(
-        model, vol, tile_shape=(8, 12, 12), overlap=(4, 8, 8), batch_size=1, border=NONE
-    )
-    many = predict_tiled(
-        model, vol, tile_shape=(8, 12, 12), overlap=(4, 8, 8), batch_size=5, border=NONE
-    )
+    kw = {"tile_shape": (8, 12, 12), "overlap": (4, 8, 8), "border": NONE, "skip_empty": False}
+    one = predict_tiled(model, vol, batch_size=1, **kw)
+    many = predict_tiled(model, vol, batch_size=5, **kw)
     np.testing.assert_allclose(one, many, atol=1e-6)
 
 
@@ -147,7 +146,13 @@ def test_prediction_reports_progress_restores_train_mode_and_stops():
     vol = np.random.default_rng(6).random((6, 20, 20), dtype=np.float32)
     seen = []
     predict_tiled(
-        model, vol, (6, 12, 12), (2, 4, 4), progress=lambda d, n: seen.append((d, n)), border=NONE
+        model,
+        vol,
+        (6, 12, 12),
+        (2, 4, 4),
+        progress=lambda d, n: seen.append((d, n)),
+        border=NONE,
+        skip_empty=False,  # uniform noise is all "empty": run the network on each tile
     )
     assert seen[-1][0] == seen[-1][1] == 4 and model.training
     stop = threading.Event()

@@ -316,6 +316,8 @@ def _run_tiles(
 ) -> np.ndarray:
     """Accumulate weighted probabilities of every batch, then normalise in place;
     ``empty`` tiles (indices) add pure background without the network."""
+    if _stopped(stop):  # a stop set before the start stops even an all-empty volume
+        raise PredictionStopped("prediction stopped")
     channels = int(getattr(getattr(model, "config", None), "out_channels", 3))
     acc = np.zeros((channels, *vol.shape), dtype=np.float32)
     wsum = np.zeros(vol.shape, dtype=np.float32)
