@@ -12,6 +12,7 @@ from napari_elephant.core.metrics import (
     detection_scores,
     division_scores,
     evaluate,
+    interior_detection_scores,
     link_scores,
     match_points,
 )
@@ -44,6 +45,22 @@ def test_detection_scores_count_per_timepoint_and_ignore_rejected():
     assert (s.tp, s.fp, s.fn) == (2, 1, 1)
     assert s.precision == pytest.approx(2 / 3) and s.recall == pytest.approx(2 / 3)
     assert s.f1 == pytest.approx(2 / 3)
+
+
+def test_interior_scores_leave_out_what_lies_near_a_side():
+    # a 2D movie 100 x 50 µm: z is 0 and ignored
+    truth = graph_of([(0, (0, 20, 20)), (0, (0, 50, 25)), (0, (0, 99, 25))])
+    result = graph_of([(0, (0, 20, 21)), (0, (0, 2, 25)), (0, (0, 60, 48)), (0, (0, 70, 25))])
+    # everywhere: one match, three false, two missed
+    assert detection_scores(result, truth, 3.0) == Scores(1, 3, 2)
+    inner = interior_detection_scores(result, truth, (0, 100, 50), margin=5.0, dmax=3.0)
+    # the false nuclei at y=2 and x=48 and the missed one at y=99 are near a side
+    assert inner == Scores(1, 1, 1)
+    # a matched pair counts by its truth nucleus, whichever side the result lies
+    edge = graph_of([(0, (0, 6, 25))])
+    assert interior_detection_scores(
+        graph_of([(0, (0, 4, 25))]), edge, (0, 100, 50), 5.0, 3.0
+    ) == Scores(1, 0, 0)
 
 
 def test_empty_cases_are_perfect_not_nan():
