@@ -46,7 +46,9 @@ def test_the_package_ships_a_small_documented_model():
     recipe = pretrained.pretrained_recipe()
     assert "scripts/train_pretrained.py" in recipe["recipe"]
     assert set(recipe["presets"]) >= {"default", "crowded_dim"}
-    assert not {1001, 1002, 1003} & set(recipe["movie_seeds"])  # benchmark seeds held out
+    assert not {1001, 1002, 1003} & set(recipe["preset_seeds"])  # benchmark seeds held out
+    first, last = recipe["micro_seeds"]
+    assert first > 1003 and last >= first and recipe["timepoints_2d"] > 0  # 2D movies seen
     model = build_model_from_checkpoint(folder)
     assert next(model.parameters()).dtype == torch.float32
 
