@@ -90,3 +90,18 @@ def test_describe_devices_lists_what_is_present(no_accelerators, monkeypatch):
     monkeypatch.setattr(dev, "available_cores", lambda: 2)
     assert dev.available_devices() == ["cpu"]
     assert dev.describe_devices() == ["cpu: 2 cores"]
+
+
+def test_fast_layout_makes_cpu_convolutions_channels_last_with_the_same_output():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv3d(2, 4, 3, padding=1), torch.nn.ReLU())
+    x = torch.rand(1, 2, 6, 10, 12)
+    before = model(x).detach()
+    assert dev.fast_layout(model, torch.device("cpu")) is model
+    weight = model[0].weight
+    assert weight.is_contiguous(memory_format=torch.channels_last_3d)
+    assert not weight.is_contiguous()
+    torch.testing.assert_close(model(x), before, atol=1e-6, rtol=1e-5)
+    other = torch.nn.Conv3d(2, 2, 3)
+    dev.fast_layout(other, torch.device("meta"))  # not a CPU: left alone
+    assert other.weight.is_contiguous()

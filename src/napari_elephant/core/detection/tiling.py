@@ -45,6 +45,7 @@ import torch
 
 from napari_elephant.core.detection.empty_tiles import empty_tiles
 from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.training.device import fast_layout
 
 MAX_TILE = (32, 256, 256)
 DEFAULT_OVERLAP = (4, 32, 32)
@@ -275,6 +276,7 @@ def predict_tiled(
     size = batch_size or auto_batch_size(dev, tshape, amp=amp)
     was_training = model.training
     model.eval()
+    fast_layout(model, dev)
     try:
         with torch.inference_mode():
             probs = _run_tiles(model, vol, tiles, tshape, dev, size, amp, stop, progress, empty)

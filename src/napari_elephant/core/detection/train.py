@@ -28,7 +28,11 @@ from napari_elephant.core.detection.labels import IGNORE, LabelVolume, render_la
 from napari_elephant.core.detection.losses import prior_loss, vclass_loss
 from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.training.averaging import WeightAverage
-from napari_elephant.core.training.device import autocast_context, make_grad_scaler
+from napari_elephant.core.training.device import (
+    autocast_context,
+    fast_layout,
+    make_grad_scaler,
+)
 from napari_elephant.core.training.progress import Progress, StopFlag
 from napari_elephant.core.units import VoxelSize
 
@@ -207,7 +211,7 @@ def train_detection(
     start, loss, step = time.perf_counter(), None, 0
     average = WeightAverage() if params.average_weights else None
     averaged_from = n_prior + len(schedule) // 2 + 1
-    model.train()
+    fast_layout(model, device).train()
     for step in range(1, total + 1):
         if stop is not None and stop.is_set():
             _finish(model, average)
