@@ -21,17 +21,14 @@ The pictures go to ``tutorial_real_*.png``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import tifffile
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import screenshots as shots  # scripts/ is not a package: found through sys.path
@@ -42,6 +39,7 @@ from tutorial_screenshots import (
     last_line,
     predict,
     run_cli,
+    run_shoot,
     show_tab,
     train,
     type_text,
@@ -371,21 +369,7 @@ def shoot(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, nargs="?", default=Path("docs/images"))
-    args = parser.parse_args(argv)
-    if not os.environ.get("DISPLAY"):
-        print("no display: run it under xvfb-run -a", file=sys.stderr)
-        return 2
-    torch.set_num_threads(1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    start, began = Path.cwd(), time.perf_counter()
-    try:
-        shoot(args.out.resolve())
-    finally:
-        os.chdir(start)
-    print(f"run time {time.perf_counter() - began:.0f} s")
-    return 0
+    return run_shoot(__doc__, shoot, argv)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -357,8 +358,10 @@ def shoot(out: Path) -> None:
         export_and_evaluate(ws, root)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_shoot(doc: str, shoot_into: Callable[[Path], None], argv: list[str] | None) -> int:
+    """A screenshot script's command line: the output folder, a display check, one
+    torch thread, ``shoot_into(folder)``, the working folder restored, the run time."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=Path("docs/images"))
     args = parser.parse_args(argv)
     if not os.environ.get("DISPLAY"):
@@ -366,12 +369,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    start = Path.cwd()
+    start, began = Path.cwd(), time.perf_counter()
     try:
-        shoot(args.out.resolve())
+        shoot_into(args.out.resolve())
     finally:
         os.chdir(start)
+    print(f"run time {time.perf_counter() - began:.0f} s")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_shoot(__doc__, shoot, argv)
 
 
 if __name__ == "__main__":
