@@ -15,6 +15,7 @@ from napari_elephant.core.detection.peaks import (
     find_peaks,
     peak_footprint,
     peak_regions,
+    peak_tops,
     typical_radius,
 )
 from napari_elephant.core.errors import InvalidInputError
@@ -120,3 +121,15 @@ def test_confidence_is_the_mean_centreness_of_the_peak_region():
     regions = peak_regions(response, probs[BACKGROUND], markers, n)
     label = regions[tuple(np.round(np.asarray([11.0, 16.0, 16.0]) / VS.array).astype(int))]
     assert bright.confidence == pytest.approx(float(score[regions == label].mean()), rel=1e-5)
+
+
+def test_peak_tops_match_scipys_labelled_maximum_and_centre_of_mass():
+    rng = np.random.default_rng(3)
+    score = rng.random((6, 20, 24)).astype(np.float32)
+    markers, n = ndimage.label(score > 0.97, structure=np.ones((3, 3, 3), bool))
+    assert n > 5
+    height, centre = peak_tops(score, markers, n)
+    labels = np.arange(1, n + 1)
+    np.testing.assert_allclose(height, ndimage.maximum(score, markers, labels), rtol=1e-6)
+    expected = np.asarray(ndimage.center_of_mass(score, markers, labels))
+    np.testing.assert_allclose(centre, expected, rtol=1e-6, atol=1e-9)

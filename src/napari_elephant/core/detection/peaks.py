@@ -145,6 +145,20 @@ def find_peaks(
     return ndimage.label(peaks, structure=np.ones((3, 3, 3), bool))
 
 
+def peak_tops(score: np.ndarray, markers: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each peak's height (its top's highest score) and its top's score-weighted
+    centre (voxels, (n, 3)).  Reads only the few marker voxels: scipy's labelled
+    statistics sort the whole volume (a tenth of a 64×1024×1024 prediction)."""
+    at = np.nonzero(markers)
+    label = markers[at] - 1
+    weight = score[at].astype(np.float64)
+    height = np.full(n, -np.inf)
+    np.maximum.at(height, label, weight)
+    total = np.bincount(label, weight, minlength=n)
+    centre = np.stack([np.bincount(label, weight * c, minlength=n) for c in at], axis=1)
+    return height, centre / total[:, None]
+
+
 def peak_regions(
     score: np.ndarray, background: np.ndarray, markers: np.ndarray, n: int
 ) -> np.ndarray:
@@ -152,7 +166,7 @@ def peak_regions(
     mask = (background < 0.5) | (markers > 0)
     regions = watershed(-score, markers, mask=mask)
     height = np.zeros(n + 1, np.float32)
-    height[1:] = ndimage.maximum(score, markers, np.arange(1, n + 1))
+    height[1:] = peak_tops(score, markers, n)[0]
     regions[score < HALF_MAX * height[regions]] = 0
     regions[markers > 0] = markers[markers > 0]  # the peak itself always stays
     return regions
@@ -171,9 +185,8 @@ def extract_peaks(
         return []
     regions = peak_regions(response, np.asarray(probs[BACKGROUND]), markers, n)
     _counts, _means, cov, _ = component_moments(regions, n, voxel_size, response)
-    peaks_at = ndimage.center_of_mass(response, markers, np.arange(1, n + 1))
-    means = np.asarray(peaks_at, dtype=np.float64).reshape(-1, 3) * voxel_size.array
-    height = ndimage.maximum(response, markers, np.arange(1, n + 1))
+    height, peaks_at = peak_tops(response, markers, n)
+    means = peaks_at * voxel_size.array
     cov = cov * SOLID_ELLIPSOID_FACTOR
     # the larger of the two: a thin stack clips the z extent, coarse z slices the
     # lateral one of a dim nucleus (crowded_dim recall 0.975 → 0.965 on lateral only)
