@@ -235,7 +235,12 @@ def network_section(movie: SyntheticMovie, device: torch.device, s: Sizes) -> li
         seconds[name] = pred
     ratio = seconds["paper"] / seconds["default"]
     print(f"prediction: default network {ratio:.2f}× as fast as the paper's (same run)")
-    return [(f"prediction ≥ {PREDICT_RATIO_TARGET:g}× the paper's network", ratio >= 3.0)]
+    return [
+        (
+            f"prediction ≥ {PREDICT_RATIO_TARGET:g}× the paper's network",
+            ratio >= PREDICT_RATIO_TARGET,
+        )
+    ]
 
 
 # ------------------------------------------------------------ one round

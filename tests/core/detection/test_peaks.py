@@ -118,7 +118,9 @@ def test_confidence_is_the_mean_centreness_of_the_peak_region():
     score = centreness(probs)
     response = blob_response(score, VS, typical_radius(params()))
     markers, n = find_peaks(response, VS, params().d_sup, params().peak_threshold)
-    regions = peak_regions(response, probs[BACKGROUND], markers, n)
+    regions = peak_regions(
+        response, probs[BACKGROUND], markers, peak_tops(response, markers, n)[0]
+    )
     label = regions[tuple(np.round(np.asarray([11.0, 16.0, 16.0]) / VS.array).astype(int))]
     assert bright.confidence == pytest.approx(float(score[regions == label].mean()), rel=1e-5)
 

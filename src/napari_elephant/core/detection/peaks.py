@@ -160,14 +160,15 @@ def peak_tops(score: np.ndarray, markers: np.ndarray, n: int) -> tuple[np.ndarra
 
 
 def peak_regions(
-    score: np.ndarray, background: np.ndarray, markers: np.ndarray, n: int
+    score: np.ndarray, background: np.ndarray, markers: np.ndarray, height: np.ndarray
 ) -> np.ndarray:
-    """Each peak's watershed basin in the foreground, above half its peak height."""
+    """Each peak's watershed basin in the foreground, above half its peak ``height``
+    (one per marker label, from :func:`peak_tops`)."""
     mask = (background < 0.5) | (markers > 0)
     regions = watershed(-score, markers, mask=mask)
-    height = np.zeros(n + 1, np.float32)
-    height[1:] = peak_tops(score, markers, n)[0]
-    regions[score < HALF_MAX * height[regions]] = 0
+    cut = np.zeros(len(height) + 1, np.float32)
+    cut[1:] = HALF_MAX * height
+    regions[score < cut[regions]] = 0
     regions[markers > 0] = markers[markers > 0]  # the peak itself always stays
     return regions
 
@@ -183,9 +184,9 @@ def extract_peaks(
     markers, n = find_peaks(response, voxel_size, params.d_sup, params.peak_threshold)
     if n == 0:
         return []
-    regions = peak_regions(response, np.asarray(probs[BACKGROUND]), markers, n)
-    _counts, _means, cov, _ = component_moments(regions, n, voxel_size, response)
     height, peaks_at = peak_tops(response, markers, n)
+    regions = peak_regions(response, np.asarray(probs[BACKGROUND]), markers, height)
+    _counts, _means, cov, _ = component_moments(regions, n, voxel_size, response)
     means = peaks_at * voxel_size.array
     cov = cov * SOLID_ELLIPSOID_FACTOR
     # the larger of the two: a thin stack clips the z extent, coarse z slices the
