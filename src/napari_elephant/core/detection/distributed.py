@@ -18,13 +18,13 @@ import torch
 from napari_elephant.core.detection.engine import (
     detection_dir,
     detection_setup,
+    normalized_timepoint,
     predict_volume,
 )
 from napari_elephant.core.detection.model import pooling_schedule
 from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.detection.scale import NetworkGrid
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.intensity import normalize_as
 from napari_elephant.core.io.image import open_image
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.training.checkpoint import build_model_from_checkpoint, has_checkpoint
@@ -57,7 +57,7 @@ def predict_block(
     det = DetectionParams.model_validate(params)
     out = []
     for t in timepoints:
-        volume = normalize_as(source.timepoint(t, normalized=False), model.config.normalization)
+        volume = normalized_timepoint(source, t, model.config.normalization)
         out.append((t, predict_volume(model, volume, grid, det, torch.device(device))))
     source.close()
     return out

@@ -127,12 +127,17 @@ def _load_model(
     return detection_model(loaded, folder).to(device), loaded.optimizer_state, False
 
 
+def normalized_timepoint(source: ImageSource, t: int, normalization: str) -> np.ndarray:
+    """Timepoint t normalised the way a network was trained
+    (:mod:`~napari_elephant.core.intensity`), on the movie's own voxels."""
+    return normalize_as(source.timepoint(t, normalized=False), normalization)
+
+
 def network_input(
     source: ImageSource, t: int, normalization: str, grid: NetworkGrid
 ) -> np.ndarray:
-    """Timepoint t as a network sees it: normalised the way it was trained
-    (:mod:`~napari_elephant.core.intensity`), resampled onto its grid."""
-    return grid.to_grid(normalize_as(source.timepoint(t, normalized=False), normalization))
+    """Timepoint t as a network sees it: normalised, resampled onto its grid."""
+    return grid.to_grid(normalized_timepoint(source, t, normalization))
 
 
 def collect_annotations(
@@ -268,7 +273,7 @@ def predict_round(
     for i, t in enumerate(tps, start=1):
         if stop is not None and stop.is_set():
             return i - 1
-        volume = normalize_as(source.timepoint(t, normalized=False), model.config.normalization)
+        volume = normalized_timepoint(source, t, model.config.normalization)
         found = predict_volume(model, volume, setup.grid, setup.params, device)
         yield Progress(
             "prediction",
