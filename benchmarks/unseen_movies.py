@@ -27,7 +27,6 @@ import numpy as np
 
 from detection_speed import machine_lines
 from napari_elephant.core.ellipsoid import median_lateral_radius
-from napari_elephant.core.io.csv_io import import_csv, write_csv
 from napari_elephant.core.io.image import write_ome_zarr
 from napari_elephant.core.metrics import detection_scores
 from napari_elephant.core.synthetic import SyntheticMovie
@@ -38,7 +37,7 @@ from napari_elephant.core.training.device import (
     select_device,
 )
 from napari_elephant.core.workspace import Workspace
-from real_movies import choose_clicks, predict, train
+from real_movies import choose_clicks, import_clicks, predict, train
 from real_movies_peers import tuned_log
 
 SEED = 9001
@@ -64,23 +63,20 @@ def describe(style: MicroscopyStyle) -> str:
     )
 
 
-def run_ours(movie: SyntheticMovie, clicks: int, root: Path) -> tuple[float, float]:
+def run_ours(movie: SyntheticMovie, clicks: int, root: Path, dmax: float) -> tuple[float, float]:
     """Workspace, clicks, first round, predict; (detection F1, seconds)."""
     start = time.perf_counter()
+    root.mkdir(parents=True)
     image = write_ome_zarr(root / "movie.ome.zarr", movie.image, movie.voxel_size)
     ws = Workspace.create(root / "w.elephant", image)
-    chosen = choose_clicks(movie.graph, clicks, 0)
-    write_csv(type(movie.graph).from_records(chosen, []), root / "clicks.csv")
-    import_csv(ws.graph, root / "clicks.csv")
+    import_clicks(ws, choose_clicks(movie.graph, clicks, 0), root)
     train(ws)
     predict(ws, list(range(movie.image.shape[0])))
-    dmax = DMAX_RADII * median_lateral_radius(movie.graph.nuclei())
     return detection_scores(ws.graph, movie.graph, dmax).f1, time.perf_counter() - start
 
 
-def run_log(movie: SyntheticMovie) -> float:
+def run_log(movie: SyntheticMovie, dmax: float) -> float:
     tps = list(range(movie.image.shape[0]))
-    dmax = DMAX_RADII * median_lateral_radius(movie.graph.nuclei())
     log = tuned_log(lambda t: movie.image[t], tps, movie.voxel_size, movie.graph, dmax)
     return detection_scores(log.graph, movie.graph, dmax).f1
 
@@ -94,8 +90,9 @@ def main() -> None:
         for i in range(args.movies):
             style = random_style(rng, ndim=2 if i % 3 == 2 else 3)
             movie = generate_micro(style, seed=SEED + i, n_timepoints=args.timepoints)
-            ours, seconds = run_ours(movie, args.clicks, Path(tmp) / f"m{i}")
-            log = run_log(movie)
+            dmax = DMAX_RADII * median_lateral_radius(movie.graph.nuclei())
+            ours, seconds = run_ours(movie, args.clicks, Path(tmp) / f"m{i}", dmax)
+            log = run_log(movie, dmax)
             rows.append({"movie": describe(style), "ours": ours, "log": log, "seconds": seconds})
             print(f"{i:2d} {rows[-1]['movie']}: ours F1 {ours:.3f}, LoG {log:.3f} "
                   f"({seconds:.0f} s)", flush=True)  # fmt: skip
