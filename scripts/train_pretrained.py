@@ -103,8 +103,9 @@ def items_of(movie: SyntheticMovie, timepoints: range | tuple[int, ...]) -> list
         if t >= movie.image.shape[0] or not movie.graph.nuclei_at(t):
             continue
         true = movie.graph.nuclei_at(t)
-        grid = grid_for(movie.voxel_size, movie.image.shape[1:], median_lateral_radius(true))
-        params = resolve_detection(labels, median_lateral_radius(true) or 1.0)
+        radius = median_lateral_radius(true)
+        grid = grid_for(movie.voxel_size, movie.image.shape[1:], radius)
+        params = resolve_detection(labels, radius or 1.0)
         volume = grid.to_grid(normalize_as(movie.image[t], NORMALIZATION))
         annotation = make_annotation(t, volume, grid.shift_in(true), [], grid.voxel_size, params)
         crop = crop_shape(TrainingParams(), grid)
@@ -194,9 +195,10 @@ def main() -> None:
     items = pools[0] + pools[1]
     n_nuclei, took = sum(len(i.annotation.anchors) for i in items), time.perf_counter() - start
     print(f"{len(items)} annotated timepoints, {n_nuclei} nuclei, {took:.0f} s", flush=True)
-    model = DetectionUNet(default_config(VoxelSize(2.0, 0.5, 0.5)))
+    config = default_config(VoxelSize(2.0, 0.5, 0.5))
+    model = DetectionUNet(config)
     losses = train(model, pools, args)
-    model.with_pooling(default_config(VoxelSize(2.0, 0.5, 0.5)).pool_z)
+    model.with_pooling(config.pool_z)  # the schedule it is saved with, whatever it trained last
     model.half()  # half the file size; load_state_dict casts back to float32
     info = recipe(args, items, losses, time.perf_counter() - start)
     save_checkpoint(args.out, model, model.config, None, extra=info)
