@@ -14,8 +14,8 @@ from napari_elephant.core.detection.peaks import (
     extract_peaks,
     find_peaks,
     peak_footprint,
+    peak_heights,
     peak_regions,
-    peak_tops,
     typical_radius,
 )
 from napari_elephant.core.errors import InvalidInputError
@@ -119,19 +119,26 @@ def test_confidence_is_the_mean_centreness_of_the_peak_region():
     response = blob_response(score, VS, typical_radius(params()))
     markers, n = find_peaks(response, VS, params().d_sup, params().peak_threshold)
     regions = peak_regions(
-        response, probs[BACKGROUND], markers, peak_tops(response, markers, n)[0]
+        response, probs[BACKGROUND], markers, peak_heights(response, markers, n)
     )
     label = regions[tuple(np.round(np.asarray([11.0, 16.0, 16.0]) / VS.array).astype(int))]
     assert bright.confidence == pytest.approx(float(score[regions == label].mean()), rel=1e-5)
 
 
-def test_peak_tops_match_scipys_labelled_maximum_and_centre_of_mass():
+def test_peak_heights_match_scipys_labelled_maximum():
     rng = np.random.default_rng(3)
     score = rng.random((6, 20, 24)).astype(np.float32)
     markers, n = ndimage.label(score > 0.97, structure=np.ones((3, 3, 3), bool))
     assert n > 5
-    height, centre = peak_tops(score, markers, n)
     labels = np.arange(1, n + 1)
-    np.testing.assert_allclose(height, ndimage.maximum(score, markers, labels), rtol=1e-6)
-    expected = np.asarray(ndimage.center_of_mass(score, markers, labels))
-    np.testing.assert_allclose(centre, expected, rtol=1e-6, atol=1e-9)
+    expected = ndimage.maximum(score, markers, labels)
+    np.testing.assert_allclose(peak_heights(score, markers, n), expected, rtol=1e-6)
+
+
+def test_a_bent_nucleus_is_centred_on_its_middle_not_on_the_filters_peak():
+    # a kidney: a bright lobe and a dimmer, longer one; the blob filter peaks in the
+    # bright lobe, the nucleus' middle lies between the two
+    probs = blobs([((11.0, 16.0, 20.0), 3.5, 0.95), ((11.0, 16.0, 27.0), 3.5, 0.6)])
+    found = extract_peaks(probs, VS, params(nucleus_diameter=12.0, d_sup=3.0))
+    assert len(found) == 1
+    assert found[0].center[2] > 22.0  # the old centre, the peak: x = 20.0
