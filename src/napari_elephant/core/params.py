@@ -156,13 +156,14 @@ class TrainingParams(_Params):
 
 
 class LinkingParams(_Params):
-    """Nearest-neighbour linking in micrometres (ELEPHANT's rules)."""
+    """Linking in micrometres: the method, its distances and costs."""
 
     method: Literal["nn", "flow", "global"] = Field(
-        "nn",
+        "global",
         title="Method",
-        description="nn: nearest neighbour; flow: with the flow model; global: "
-        "frame-pair assignment.",
+        description="global: frame-pair assignment (default: the best on every lineage "
+        "measured, docs/linking.md); nn: ELEPHANT's nearest neighbour; flow: nn with the "
+        "flow model.",
     )
     along_flow: bool = Field(
         False,
@@ -174,8 +175,8 @@ class LinkingParams(_Params):
         "auto",
         title="Search distance (µm)",
         description="Parents farther than this are not considered (auto: twice the "
-        "nuclei's median lateral radius; daughters land up to ~1.9 radii from their mother "
-        "in the real and synthetic lineages measured, docs/linking.md).",
+        "nuclei's median lateral radius or 1.5 times their median nearest-neighbour "
+        "distance, whichever is larger; docs/linking.md).",
     )
     n_max: int = Field(3, ge=1, title="Neighbours tried per nucleus")
     d_disp: Annotated[float, Field(ge=0)] | Literal["auto"] = Field(
@@ -197,14 +198,14 @@ class LinkingParams(_Params):
         "used 5).",
     )
     coherence_rounds: int = Field(
-        0,
+        3,
         ge=0,
         le=10,
         title="Coherence rounds",
         description="Re-link up to this many times with each nucleus' motion corrected by "
-        "the median motion of its 9 nearest neighbours' links (0: off, the paper's "
-        "linking).  For tissues moving together; with missed nuclei it can invent "
-        "daughters (docs/linking.md).",
+        "the median motion of its 9 nearest neighbours' links, and add divisions by the "
+        "daughters' symmetry about their mother (0: off, the paper's linking; "
+        "docs/linking.md).",
     )
     start_cost: float = Field(
         1.0,

@@ -7,7 +7,7 @@ import pytest
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.linking.apply import link_round
-from napari_elephant.core.linking.sizes import resolve_linking
+from napari_elephant.core.linking.sizes import median_spacing, resolve_linking
 from napari_elephant.core.params import LinkingParams
 from napari_elephant.core.training.progress import drain
 
@@ -40,3 +40,24 @@ def test_large_nuclei_moving_far_are_linked_small_ones_are_not():
 def test_nothing_to_measure_is_a_clear_error():
     with pytest.raises(InvalidInputError, match="no nuclei"):
         resolve_linking(LinkingParams(), [])
+
+
+def _row(radius: float, spacing: float, step: float) -> TrackingGraph:
+    """Four nuclei along x, ``spacing`` apart, all moving ``step`` along y."""
+    g = TrackingGraph()
+    for t in (0, 1):
+        for i in range(4):
+            center = (0.0, 50.0 + t * step, 50.0 + i * spacing)
+            g.add_nucleus(t, center, radius=radius, status="predicted")
+    return g
+
+
+def test_the_search_distance_reaches_one_and_a_half_spacings_whatever_the_radius():
+    g = _row(1.0, 10.0, 8.0)
+    assert median_spacing(g.nuclei()) == pytest.approx(10.0)
+    assert resolve_linking(LinkingParams(), g.nuclei()).d_search == pytest.approx(15.0)
+    drain(link_round(g, LinkingParams()))
+    moved = {(a.center[2], b.center[2]) for a, b in ((g.nucleus(p), g.nucleus(c)) for p, c in
+             (lk.key for lk in g.links()))}  # fmt: skip
+    assert g.n_links == 4 and all(x0 == x1 for x0, x1 in moved)  # each to its own parent
+    assert median_spacing(_pair(3.0, 1.0).nuclei()) is None  # one nucleus per timepoint
