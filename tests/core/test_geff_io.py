@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import networkx as nx
 import numpy as np
 import pytest
@@ -271,15 +269,14 @@ def test_unusable_paths_and_stores_name_the_path(graph, tmp_path):
         assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
-def test_5k_nuclei_round_trip_quickly(tmp_path):
+def test_5k_nuclei_round_trip(tmp_path):
+    # speed belongs to benchmarks/ (a timed assertion failed CI on a loaded 2-core VM)
     rng = np.random.default_rng(0)
     centers = rng.random((5000, 3)) * 100
     nuclei = [Nucleus(i + 1, i // 100, tuple(c), (4.0, 0.0, 0.0, 4.0, 0.0, 4.0))
               for i, c in enumerate(centers.tolist())]  # fmt: skip
     links = [Link(i, i + 100) for i in range(1, 4901)]
     g = TrackingGraph.from_records(nuclei, links)
-    start = time.perf_counter()
     write_geff(g, tmp_path / "big.geff")
     back = read_geff(tmp_path / "big.geff")
-    assert time.perf_counter() - start < 1.0
     assert snapshot(back) == snapshot(g)
