@@ -79,30 +79,48 @@ def slot_costs(pair: FramePair, costs: Costs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve_component(
-    rows: np.ndarray, cols: np.ndarray, d2: np.ndarray, extra: np.ndarray, start: float
+    children: np.ndarray,
+    parents: np.ndarray,
+    r: np.ndarray,
+    c: np.ndarray,
+    cost_first: np.ndarray,
+    cost_second: np.ndarray,
+    start: float,
 ) -> list[tuple[int, int]]:
-    """Assignment of one connected component; returns (child, parent) index pairs."""
-    children, r = np.unique(rows, return_inverse=True)
-    parents, c = np.unique(cols, return_inverse=True)
+    """Assignment of one connected component of ``children`` × ``parents`` (indices,
+    ascending) over its candidate pairs (local rows ``r``, columns ``c``, with the
+    cost of being a first or a second child); returns (child, parent) index pairs."""
     m, n = len(children), len(parents)
+    if len(r) == 1:  # one child, one parent: the cheapest of three columns
+        best = int(np.argmin([cost_first[0], cost_second[0], start]))
+        return [(int(children[0]), int(parents[0]))] if best < 2 else []
     cost = np.full((m, 2 * n + m), np.inf)
-    cost[r, c] = d2 + extra[0, cols]
-    cost[r, n + c] = d2 + extra[1, cols]
+    cost[r, c] = cost_first
+    cost[r, n + c] = cost_second
     cost[np.arange(m), 2 * n + np.arange(m)] = start
     ri, ci = linear_sum_assignment(cost)
     hit = ci < 2 * n
     return list(zip(children[ri[hit]].tolist(), parents[ci[hit] % n].tolist(), strict=True))
 
 
+def _local_index(label: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node its rank among the nodes of its label (ascending index); the nodes
+    sorted by (label, index); where each label starts in that order."""
+    order = np.lexsort((np.arange(len(label)), label))
+    starts = np.searchsorted(label[order], np.arange(label.max(initial=-1) + 2))
+    local = np.empty(len(label), np.int64)
+    local[order] = np.arange(len(label)) - starts[label[order]]
+    return local, order, starts
+
+
 def _components(
     pair: FramePair, rows: np.ndarray, cols: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Component label of each candidate pair, and the sorting order that groups them."""
+    """Component label of every child and parent node (children first)."""
     n = pair.n_children + pair.n_parents
     adj = coo_matrix((np.ones(len(rows)), (rows, pair.n_children + cols)), shape=(n, n))
     _, labels = connected_components(adj, directed=False)
-    edge_label = labels[rows]
-    return edge_label, np.argsort(edge_label, kind="stable")
+    return labels[: pair.n_children], labels[pair.n_children :]
 
 
 def global_link(pair: FramePair, params: LinkingParams) -> list[tuple[int, int]]:
@@ -114,10 +132,23 @@ def global_link(pair: FramePair, params: LinkingParams) -> list[tuple[int, int]]
     rows, cols, d2 = rows[usable], cols[usable], d2[usable]
     if len(rows) == 0:
         return []
-    extra = np.stack([first, second])
-    label, order = _components(pair, rows, cols)
+    child_label, parent_label = _components(pair, rows, cols)
+    child_local, child_order, child_starts = _local_index(child_label)
+    parent_local, parent_order, parent_starts = _local_index(parent_label)
+    label = child_label[rows]
+    order = np.argsort(label, kind="stable")
     bounds = np.flatnonzero(np.diff(label[order])) + 1
+    cost_first, cost_second = d2 + first[cols], d2 + second[cols]
     links: list[tuple[int, int]] = []
     for group in np.split(order, bounds):
-        links += _solve_component(rows[group], cols[group], d2[group], extra, costs.start)
+        k = label[group[0]]
+        links += _solve_component(
+            child_order[child_starts[k] : child_starts[k + 1]],
+            parent_order[parent_starts[k] : parent_starts[k + 1]],
+            child_local[rows[group]],
+            parent_local[cols[group]],
+            cost_first[group],
+            cost_second[group],
+            costs.start,
+        )
     return [(int(pair.parent_ids[p]), int(pair.child_ids[c])) for c, p in links]
