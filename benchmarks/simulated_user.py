@@ -88,7 +88,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     loop.add_argument(
         "--round-lr", type=float, help="learning rate of later rounds (default: the workspace's)"
     )
-    loop.add_argument("--link-method", choices=("nn", "global"), default="nn")
+    loop.add_argument(
+        "--link-method", choices=("nn", "global"), help="default: the workspace's (global)"
+    )
     loop.add_argument("--t-max", type=int, help="gap interpolation, timepoints (workspace's)")
     loop.add_argument("--no-flow", action="store_true", help="never train the flow model")
     loop.add_argument("--flow-epochs", type=int, default=3, help="flow epochs per round")
