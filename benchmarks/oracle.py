@@ -207,11 +207,14 @@ class Oracle:
     def link(self, parent: int, child: int, parent_tid: int) -> None:
         """Make parent → child an accepted link, unlinking what stands in its way."""
         g = self.graph
-        if g.has_link(parent, child):
+        rejected = g.has_link(parent, child) and g.link(parent, child).status == Status.REJECTED
+        if g.has_link(parent, child) and not rejected:
             if g.link(parent, child).status != Status.ACCEPTED:
                 g.set_link_status([(parent, child)], Status.ACCEPTED)
                 self.ledger.note("accept link", parent, child)
             return
+        # a rejected link takes no slot: the child may have another parent, the parent two
+        # other children, which must go before it is accepted again
         old = g.parent(child)
         if old is not None:
             g.remove_links([(old, child)])
@@ -221,8 +224,12 @@ class Oracle:
                 g.remove_links([(parent, other)])
                 self.ledger.note("unlink", parent)
         if len(g.children(parent)) < 2:
-            g.add_link(parent, child, Status.ACCEPTED)
-            self.ledger.note("link", parent, child)
+            if rejected:
+                g.set_link_status([(parent, child)], Status.ACCEPTED)
+                self.ledger.note("accept link", parent, child)
+            else:
+                g.add_link(parent, child, Status.ACCEPTED)
+                self.ledger.note("link", parent, child)
 
     def _is_child(self, nid: int, parent_tid: int) -> bool:
         tid = self.identity(nid)

@@ -78,7 +78,8 @@ def write_workspace(root: Path, graph: TrackingGraph | None = None) -> Path:
 
 
 def same_graph(a: TrackingGraph, b: TrackingGraph, csv: bool = False) -> bool:
-    """Same nuclei (floats to 1e-9) and links; CSV keeps neither origin nor link status."""
+    """Same nuclei (floats to 1e-9) and links; CSV keeps neither origin nor link status,
+    and as a lineage format only the links that are not rejected."""
     if sorted(a.nx_graph) != sorted(b.nx_graph):
         return False
     for n in a.nuclei():
@@ -93,4 +94,5 @@ def same_graph(a: TrackingGraph, b: TrackingGraph, csv: bool = False) -> bool:
 
 
 def _link_keys(g: TrackingGraph, with_status: bool) -> list[tuple]:
-    return sorted((lk.parent, lk.child, lk.status if with_status else None) for lk in g.links())
+    links = [lk for lk in g.links() if with_status or lk.status != Status.REJECTED]
+    return sorted((lk.parent, lk.child, lk.status if with_status else None) for lk in links)

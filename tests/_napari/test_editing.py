@@ -12,6 +12,7 @@ from napari_elephant._napari.autosave import Autosaver
 from napari_elephant._napari.editing import (
     axis_scaled_cov,
     inside,
+    parent_keys,
     rotated_cov,
     scaled_cov,
 )
@@ -52,6 +53,13 @@ def test_inside_is_the_ellipsoid_quadratic_form() -> None:
 
 
 # --------------------------------------------------------------- editor
+def test_link_keys_act_on_the_lineage_parent_else_on_the_rejected_links() -> None:
+    g = track_graph()  # 6 → 7 rejected
+    assert parent_keys(g, 7) == [(6, 7)]  # so it can be accepted again or removed
+    g.add_link(5, 7)
+    assert parent_keys(g, 7) == [(5, 7)] and parent_keys(g, 5) == []
+
+
 def test_add_at_cursor_uses_the_nucleus_diameter_in_um_and_selects(tracks) -> None:
     viewer, session, p = tracks
     session.workspace.params.detection.nucleus_diameter = 8.0

@@ -65,6 +65,9 @@ CASES = [
     ("U", [2, 3, 4], (2, 0, 0), lambda g: g.children(2) == [] and g.has_link(1, 2)),
     ("K", [5, 8], (0, 0, 0), lambda g: g.has_link(5, 8) and g.link(5, 8).status == "accepted"),
     ("M", [8, 7], (1, 0, 0), lambda g: "division" in g.nucleus(7).tags and g.has_link(7, 8)),
+    # 7's only parent link (from 6) is rejected: it takes no parent slot
+    ("M", [7, 5], (0, 0, 0), lambda g: g.parent(7) == 5 and g.link(6, 7).status == "rejected"),
+    ("K", [5, 7], (0, 0, 0), lambda g: g.parent(7) == 5 and g.link(6, 7).status == "rejected"),
     ("A", None, (0, 12, 12), lambda g: _added(g, 0, (Z, 12, 12), _typical(g))),
     ("Alt+4", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "accepted"),
     ("Alt+5", [2], (1, 0, 0), lambda g: g.link(1, 2).status == "rejected"),

@@ -66,6 +66,16 @@ def test_relatives_follow_the_track_through_time() -> None:
     assert sibling(g, 3) == 4 and sibling(g, 2) is None
 
 
+def test_relatives_divisions_and_ends_see_lineage_links_beside_rejected_ones() -> None:
+    g = track_graph()
+    g.add_link(5, 7)  # 7's link from 6 is rejected: 5 may be its parent
+    g.add_link(2, 8, "rejected")  # a third, rejected, child of 2
+    assert relative_at(g, 7, 0) == 5 and relative_at(g, 5, 1) == 7
+    assert sibling(g, 3) == 4 and sibling(g, 7) is None
+    assert is_division(g, 2) and not is_division(g, 5)
+    assert [i for i in scan(g, 0) if is_track_end(g, i, last_t=2)] == [6, 7]
+
+
 @pytest.fixture
 def tracks(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()

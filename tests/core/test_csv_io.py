@@ -120,6 +120,29 @@ def test_import_adds_links_to_nuclei_already_in_the_graph(graph, tmp_path):
     assert graph.new_id() == 11  # imported ids are never handed out again
 
 
+def test_the_parent_written_is_the_lineage_one_not_a_rejected_link(graph, tmp_path):
+    d = graph.add_nucleus(2, (1.0, 1.0, 1.0), radius=1.0)
+    graph.add_link(2, d, "rejected")  # d's only parent link is rejected: no parent
+    graph.add_link(1, 4, "rejected")  # beside 4's lineage parent 3
+    write_csv(graph, tmp_path / "out.csv")
+    parents = {r.nucleus.id: r.parent_id for r in read_csv(tmp_path / "out.csv")}
+    assert parents[d] is None and parents[4] == 3
+
+
+def test_import_adds_a_lineage_parent_beside_a_rejected_link(graph, tmp_path):
+    d = graph.add_nucleus(2, (1.0, 1.0, 1.0), radius=1.0)
+    graph.add_link(2, d, "rejected")
+    report = import_csv(graph, write(tmp_path, f"{HEADER}\n{d},2,1,1,1,{SPHERE},3,accepted\n"))
+    assert report.links_added == 1 and graph.parent(d) == 3
+    assert graph.link(2, d).status is Status.REJECTED
+
+
+def test_rejected_rows_take_no_child_slot_of_their_parent(tmp_path):
+    text = f"{HEADER}\n1,0,{ROW},,\n2,1,{ROW},1,\n3,1,{ROW},1,\n4,1,{ROW},1,rejected\n"
+    g = load_csv(write(tmp_path, text))
+    assert g.children(1) == [2, 3] and g.link(1, 4).status is Status.REJECTED
+
+
 def test_import_is_one_undo_step(graph, tmp_path):
     before = snapshot(graph)
     text = f"{HEADER}\n4,3,0,0,0,{SPHERE},3,rejected\n10,4,1,1,1,{SPHERE},4,predicted\n"

@@ -72,6 +72,16 @@ def test_round_trip_is_exact(graph, tmp_path):
     assert back.nucleus(3).cov == (9.0, -1.0, 0.0, 4.0, 0.5, 2.0)
 
 
+def test_rejected_links_beside_the_lineage_ones_round_trip(graph, tmp_path):
+    m, a, b, c = sorted(graph.nx_graph)
+    graph.add_link(a, c, "accepted")  # c's link from b is rejected: a may be its parent
+    graph.add_link(m, c, "rejected")  # and m has two lineage children already
+    write_geff(graph, tmp_path / "g.geff")
+    back = read_geff(tmp_path / "g.geff")
+    assert snapshot(back) == snapshot(graph)
+    assert back.parent(c) == a and back.children(m) == [a, b]
+
+
 def test_confidence_round_trips_with_geffs_missing_mask(graph, tmp_path):
     graph.update_nucleus(2, confidence=0.375)
     write_geff(graph, tmp_path / "g.geff")

@@ -215,3 +215,124 @@ def test_confidence_survives_accepting_moving_undo_and_copies():
     assert copy.nucleus(nid) == g.nucleus(nid)
     report = merge_into(copy, [g.nucleus(nid).with_(confidence=0.9)], [])
     assert report.updated == 1 and copy.nucleus(nid).confidence == 0.9
+
+
+# ------------------------------------------- rejected links and the limits
+@pytest.fixture
+def rejected_parent() -> tuple[TrackingGraph, int, int, int]:
+    """Two candidate parents p, q at t=0 and a child c at t=1 whose link from p is rejected."""
+    g = TrackingGraph()
+    p, q = g.add_nucleus(0, (0, 0, 0), radius=1), g.add_nucleus(0, (5, 0, 0), radius=1)
+    c = g.add_nucleus(1, (5, 0, 0), radius=1)
+    g.add_link(p, c, "rejected")
+    g.history.clear()
+    return g, p, q, c
+
+
+@pytest.mark.parametrize("status", ["accepted", "predicted"])
+def test_a_rejected_parent_link_leaves_room_for_the_right_parent(rejected_parent, status):
+    g, p, q, c = rejected_parent
+    assert g.parent(c) is None and g.children(p) == []  # a rejected link is no lineage
+    g.add_link(q, c, status)
+    assert g.parent(c) == q and g.children(q) == [c]
+    assert {lk.key for lk in g.parent_links(c)} == {(p, c), (q, c)}
+    assert {lk.key for lk in g.links_of(c)} == {(p, c), (q, c)}
+
+
+def test_a_second_lineage_parent_is_refused_but_rejected_links_are_not_limited(rejected_parent):
+    g, p, q, c = rejected_parent
+    g.add_link(q, c)
+    r = g.add_nucleus(0, (9, 0, 0), radius=1)
+    with pytest.raises(GraphError, match="already has a parent"):
+        g.add_link(r, c, "predicted")
+    g.add_link(r, c, "rejected")  # any number of negative examples
+    with pytest.raises(GraphError, match="already exists"):
+        g.add_link(p, c, "accepted")  # never two links with the same key
+    assert g.parent(c) == q and len(g.parent_links(c)) == 3
+
+
+def test_one_batch_may_hold_one_lineage_parent_beside_rejected_links():
+    g = TrackingGraph()
+    p, q, r = (g.add_nucleus(0, (x, 0, 0), radius=1) for x in (0, 5, 9))
+    c = g.add_nucleus(1, (5, 0, 0), radius=1)
+    with pytest.raises(GraphError, match="already has a parent"):
+        g.add_links([Link(p, c, "rejected"), Link(q, c), Link(r, c, "predicted")])
+    with pytest.raises(GraphError, match="already exists"):
+        g.add_links([Link(p, c, "rejected"), Link(p, c, "rejected")])
+    assert g.n_links == 0
+    g.add_links([Link(p, c, "rejected"), Link(q, c), Link(r, c, "rejected")])
+    assert g.parent(c) == q
+
+
+def test_rejected_child_links_take_no_slot_of_a_mother(division):
+    g, m, a, b = division
+    extra = g.add_nucleus(1, (0, 0, 0), radius=1)
+    g.add_link(m, extra, "rejected")
+    assert g.children(m) == sorted([a, b])
+    assert [lk.child for lk in g.child_links(m)] == sorted([a, b, extra])
+
+
+def test_unrejecting_a_link_over_a_limit_is_refused_and_changes_nothing(rejected_parent):
+    g, p, q, c = rejected_parent
+    g.add_link(q, c)
+    before, steps = snapshot(g), len(g.history)
+    with pytest.raises(GraphError, match=f"nucleus {c} already has a parent"):
+        g.set_link_status([(p, c)], "accepted")
+    assert snapshot(g) == before and len(g.history) == steps
+    g.set_link_status([(p, c), (q, c)], "rejected")  # several rejected: fine
+    with pytest.raises(GraphError, match="already has a parent"):
+        g.set_link_status([(p, c), (q, c)], "predicted")
+    g.set_link_status([(q, c)], "accepted")
+    assert g.parent(c) == q
+
+
+def test_unrejecting_a_third_child_is_refused(division):
+    g, m, *_ = division
+    extra = g.add_nucleus(1, (0, 0, 0), radius=1)
+    g.add_link(m, extra, "rejected")
+    with pytest.raises(GraphError, match=f"nucleus {m} already has 2 children"):
+        g.set_link_status([(m, extra)], "predicted")
+    assert g.link(m, extra).status is Status.REJECTED
+
+
+def test_swapping_the_rejected_parent_link_in_one_step_is_allowed(rejected_parent):
+    from napari_elephant.core.graph import UpdateLinks
+
+    g, p, q, c = rejected_parent
+    g.add_link(q, c)
+    before = (g.link(p, c), g.link(q, c))
+    after = (Link(p, c, "accepted"), Link(q, c, "rejected"))
+    g.apply(UpdateLinks(before, after))
+    assert g.parent(c) == p
+    g.undo()
+    assert g.parent(c) == q
+
+
+def test_relinking_a_rejected_child_round_trips_through_undo_redo():
+    g = TrackingGraph()
+    p, q = g.add_nucleus(0, (0, 0, 0), radius=1), g.add_nucleus(0, (5, 0, 0), radius=1)
+    c = g.add_nucleus(1, (5, 0, 0), radius=1)
+    g.add_link(p, c, "predicted")
+    states = [snapshot(g)]
+    g.set_link_status([(p, c)], "rejected")
+    states.append(snapshot(g))
+    g.add_link(q, c)
+    states.append(snapshot(g))
+    g.remove_nuclei([c])  # takes both links; undo restores both
+    states.append(snapshot(g))
+    for state in reversed(states[:-1]):
+        g.undo()
+        assert snapshot(g) == state
+    for state in states[1:]:
+        g.redo()
+        assert snapshot(g) == state
+
+
+def test_an_import_may_reject_a_parent_link_and_add_the_right_one(rejected_parent):
+    from napari_elephant.core.graph.merge import merge_into
+
+    g, p, q, c = rejected_parent
+    g.set_link_status([(p, c)], "accepted")
+    report = merge_into(g, [], [Link(p, c, "rejected"), Link(q, c, "accepted")])
+    assert report.links_added == 1 and report.links_updated == 1
+    assert g.parent(c) == q and g.link(p, c).status is Status.REJECTED

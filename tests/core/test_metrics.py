@@ -106,6 +106,15 @@ def test_rejected_links_and_nuclei_are_not_part_of_either_graph():
     assert (ev.detection.tp, ev.detection.fp, ev.detection.fn) == (2, 0, 1)
 
 
+def test_rejected_links_beside_lineage_links_change_no_score():
+    spec = {**DIVIDING, "x": (0, 20.0), "d": (1, 40.0)}
+    truth = lineage(spec, [("a", "b"), ("a", "c")])
+    links = [("x", "b"), ("a", "b"), ("a", "c"), ("a", "d")]  # x → b and a → d rejected
+    ev = evaluate(lineage(spec, links, xb="rejected", ad="rejected"), truth)
+    assert (ev.links.tp, ev.links.fp, ev.links.fn) == (2, 0, 0)
+    assert (ev.divisions.tp, ev.divisions.fp, ev.divisions.fn) == (1, 0, 0)
+
+
 def test_a_division_needs_the_parent_and_both_children():
     truth = lineage(DIVIDING, [("a", "b"), ("a", "c")])
     assert division_scores(lineage(DIVIDING, [("a", "b"), ("a", "c")]), truth).f1 == 1.0

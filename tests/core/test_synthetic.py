@@ -92,6 +92,15 @@ def test_ground_truth_alone_matches_the_rendered_movie() -> None:
     assert ground_truth_counts(graph) == ground_truth_counts(movie)
 
 
+def test_counts_leave_rejected_links_out() -> None:
+    graph = ground_truth("tiny", seed=5, division_prob=0.0)
+    before = ground_truth_counts(graph)
+    p = next(n for n in graph.nx_graph if len(graph.children(n)) == 1)
+    extra = graph.add_nucleus(graph.nucleus(p).t + 1, (0, 0, 0), radius=1)
+    graph.add_link(p, extra, "rejected")
+    assert ground_truth_counts(graph) == {**before, "nuclei": before["nuclei"] + 1}
+
+
 def test_image_is_bright_inside_the_ground_truth_nuclei() -> None:
     movie = generate("tiny", seed=0)
     for t in range(movie.image.shape[0]):

@@ -37,6 +37,15 @@ MIN_SEMI_AXIS = 0.1  # µm; smaller ellipsoids are degenerate, not nuclei
 PICK_REACH = 3.0  # search radius for the cursor fallback, in units of r_max
 
 
+def parent_keys(graph: TrackingGraph, nid: int) -> list[tuple[int, int]]:
+    """The link to a nucleus' lineage parent; without one, its rejected parent links
+    (outside the one-parent limit), so that those can still be accepted again or removed."""
+    parent = graph.parent(nid)
+    if parent is not None:
+        return [(parent, nid)]
+    return [lk.key for lk in graph.parent_links(nid)]
+
+
 # ------------------------------------------------------------- geometry
 def scaled_cov(cov: np.ndarray, factor: float) -> np.ndarray:
     """Every radius times ``factor``."""
@@ -210,8 +219,7 @@ class Editor:
         graph = self.graph
         ids = self.targets()
         if len(ids) == 1:
-            parent = graph.parent(ids[0])
-            keys = set() if parent is None else {(parent, ids[0])}
+            keys = set(parent_keys(graph, ids[0]))
         else:
             chosen = set(ids)
             keys = {lk.key for i in ids for lk in graph.links_of(i) if set(lk.key) <= chosen}
@@ -223,7 +231,7 @@ class Editor:
         """Accept, reject or reset the links of the targets to their parents: a linker's
         proposal becomes training material for the flow model once accepted."""
         graph = self.graph
-        keys = [(p, nid) for nid in self.targets() if (p := graph.parent(nid)) is not None]
+        keys = [key for nid in self.targets() for key in parent_keys(graph, nid)]
         if not keys:
             raise InvalidInputError("no link to a parent to validate")
         graph.set_link_status(keys, status)
@@ -240,7 +248,10 @@ class Editor:
         daughters = [
             i
             for i in sorted(self.session.selection.ids)
-            if i in graph and graph.nucleus(i).t > n.t and graph.parent(i) is None
+            if i in graph
+            and graph.nucleus(i).t > n.t
+            and graph.parent(i) is None
+            and not graph.has_link(mother, i)  # a rejected link: not her daughter
         ]
         with graph.batch("mark division"):
             if DIVISION_TAG not in n.tags:

@@ -84,31 +84,18 @@ def camera(viewer: napari.Viewer) -> Any:
 
 
 # -------------------------------------------------------------- the graph
-def kept_children(graph: TrackingGraph, nid: int) -> list[int]:
-    """Children by links that are lineage (rejected links are negative examples)."""
-    succ = graph.nx_graph._succ[nid]
-    return sorted(c for c, d in succ.items() if d["status"] != Status.REJECTED)
-
-
-def kept_parent(graph: TrackingGraph, nid: int) -> int | None:
-    parent = graph.parent(nid)
-    if parent is None or graph.nx_graph._succ[parent][nid]["status"] == Status.REJECTED:
-        return None
-    return parent
-
-
 def relative_at(graph: TrackingGraph, nid: int, t: int) -> int | None:
     """The nucleus of nid's track at timepoint t (ancestor, or descendant through
-    the first daughter; lineage links only), None when the track skips or never
-    reaches t."""
+    the first daughter; lineage links only: ``graph.parent`` and ``graph.children``
+    leave rejected links out), None when the track skips or never reaches t."""
     node = nid
     while graph.nucleus(node).t > t:
-        parent = kept_parent(graph, node)
+        parent = graph.parent(node)
         if parent is None:
             return None
         node = parent
     while graph.nucleus(node).t < t:
-        children = kept_children(graph, node)
+        children = graph.children(node)
         if not children:
             return None
         node = children[0]
@@ -178,12 +165,12 @@ def is_track_end(graph: TrackingGraph, nid: int, last_t: int) -> bool:
     """A nucleus (not rejected) without lineage children before the last timepoint:
     a track the linker or the user lost."""
     n = graph.nucleus(nid)
-    return n.t < last_t and n.status != Status.REJECTED and not kept_children(graph, nid)
+    return n.t < last_t and n.status != Status.REJECTED and not graph.children(nid)
 
 
 def is_division(graph: TrackingGraph, nid: int) -> bool:
     """Two lineage children, or tagged as dividing by the user."""
-    return len(kept_children(graph, nid)) == 2 or DIVISION_TAG in graph.nucleus(nid).tags
+    return len(graph.children(nid)) == 2 or DIVISION_TAG in graph.nucleus(nid).tags
 
 
 # -------------------------------------------------------------- navigator

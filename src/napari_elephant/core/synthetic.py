@@ -256,11 +256,11 @@ def ground_truth(
 
 # -------------------------------------------------------------- summaries
 def ground_truth_counts(movie: SyntheticMovie | TrackingGraph) -> dict[str, int]:
-    """Numbers of nuclei, links and divisions (mothers with two children)."""
+    """Numbers of nuclei, lineage links and divisions (mothers with two children);
+    rejected links, which are no lineage, are left out."""
     graph = movie.graph if isinstance(movie, SyntheticMovie) else movie
-    g = graph.nx_graph
-    divisions = sum(1 for n in g if g.out_degree(n) == 2)
-    return {"nuclei": len(graph), "links": graph.n_links, "divisions": divisions}
+    kids = [len(graph.children(n)) for n in graph.nx_graph]
+    return {"nuclei": len(graph), "links": sum(kids), "divisions": kids.count(2)}
 
 
 def motion_stats(movie: SyntheticMovie | TrackingGraph) -> dict[str, float]:
@@ -273,8 +273,8 @@ def motion_stats(movie: SyntheticMovie | TrackingGraph) -> dict[str, float]:
     (what plain nearest-neighbour linking gets wrong, divisions aside).
     """
     graph = movie.graph if isinstance(movie, SyntheticMovie) else movie
-    g = graph.nx_graph
-    pairs = [(graph.nucleus(p), graph.nucleus(c)) for p, c in g.edges if g.out_degree(p) == 1]
+    only = ((p, graph.children(p)) for p in graph.nx_graph)
+    pairs = [(graph.nucleus(p), graph.nucleus(k[0])) for p, k in only if len(k) == 1]
     steps = [np.linalg.norm(np.subtract(c.center, p.center)) for p, c in pairs]
     misses = [graph.nearest(c.t, p.center) != c.id for p, c in pairs]
     nn: list[float] = []

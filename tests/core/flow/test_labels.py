@@ -77,3 +77,12 @@ def test_only_accepted_links_from_the_previous_timepoint_are_pairs():
     g.add_links([Link(1, 2), Link(3, 4, "predicted"), Link(5, 6)])
     assert [(c.id, p.id) for c, p in link_pairs(g, 1)] == [(2, 1)]
     assert link_pairs(g, 2) == []  # 5 -> 6 skips timepoint 1
+
+
+def test_an_accepted_link_beside_a_rejected_one_is_a_pair():
+    g = TrackingGraph()
+    g.add_nuclei(
+        [make_nucleus(i, t, (5, 5, 5 + i), radius=2) for i, t in ((1, 0), (2, 0), (3, 1))]
+    )
+    g.add_links([Link(1, 3, "rejected"), Link(2, 3)])
+    assert [(c.id, p.id) for c, p in link_pairs(g, 1)] == [(3, 2)]

@@ -119,6 +119,14 @@ def test_rejected_nuclei_and_links_are_not_exported(tmp_path):
     assert g.has_link(m1, b)
 
 
+def test_a_rejected_parent_link_beside_the_lineage_one_is_not_exported(tmp_path):
+    g = hand_graph()
+    m0, b4 = g.ids_at(0)[0], g.ids_at(4)[0]
+    g.add_link(m0, b4, "rejected")  # a second, rejected, parent link of b4
+    write_ctc(g, tmp_path / "r", SHAPE, VOXEL)
+    assert track_lines(tmp_path / "r") == [[1, 0, 1, 0], [2, 2, 2, 1], [3, 2, 2, 1], [4, 4, 4, 3]]
+
+
 def test_stop_flag_leaves_nothing_behind(tmp_path):
     stop = StopFlag()
     steps = export_ctc(hand_graph(), tmp_path / "r", SHAPE, VOXEL, stop=stop)

@@ -42,6 +42,20 @@ def test_round_trip_is_exact(tmp_path, graph):
     assert sum(len(back.children(n.id)) == 2 for n in back.nuclei()) == 3
 
 
+def test_rejected_links_travel_with_their_status_but_are_no_splits(tmp_path):
+    g = TrackingGraph()
+    m, x = g.add_nucleus(0, (4, 10, 10), radius=2), g.add_nucleus(0, (4, 10, 20), radius=2)
+    a, b, d = (g.add_nucleus(1, (4, 10, c), radius=2) for c in (6, 14, 20))
+    g.add_link(m, a)
+    g.add_link(m, b)
+    g.add_link(m, d, "rejected")  # a third child link, rejected
+    g.add_link(x, a, "rejected")  # a second parent link, rejected
+    write_trackmate(g, tmp_path / "t.xml", VOXEL)
+    assert snapshot(read_trackmate(tmp_path / "t.xml")) == snapshot(g)
+    (track,) = parse(tmp_path / "t.xml").getroot().find("Model").find("AllTracks")
+    assert track.get("NUMBER_SPLITS") == "1" and len(track) == 4
+
+
 def test_file_has_what_fijis_reader_needs(tmp_path, graph):
     write_trackmate(
         graph, tmp_path / "t.xml", VOXEL, (4, 8, 48, 48), image_path=tmp_path / "m.tif"

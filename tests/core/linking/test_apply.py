@@ -65,7 +65,37 @@ def test_rejected_links_stay_rejected_and_are_never_recreated():
     assert (a[0], a[1]) in pair.forbidden
     drain(link_round(g, PARAMS))
     assert links_of(g)[(a[0], a[1])] == Status.REJECTED
-    assert g.parent(a[1]) == a[0]  # still only the rejected link: no second parent
+    assert g.parent(a[1]) != a[0]  # the rejected link is no parent, and never re-proposed
+
+
+def wrong_parent_rejected() -> tuple[TrackingGraph, list[int], list[int]]:
+    """:func:`two_tracks` over t = 0, 1 where a human rejected the link b0 → a1."""
+    g, (a, b) = two_tracks(n_t=2)
+    g.add_link(b[0], a[1], status="rejected")
+    g.history.clear()
+    return g, a, b
+
+
+def test_a_rejected_link_frees_its_child_and_takes_no_slot_of_its_parent():
+    g, a, b = wrong_parent_rejected()
+    pair = frame_pair(g, make_scope(g, [0, 1]), 1)
+    assert sorted(pair.child_ids.tolist()) == sorted([a[1], b[1]])
+    assert (b[0], a[1]) in pair.forbidden
+    assert pair.capacity.tolist() == [2, 2]
+
+
+@pytest.mark.parametrize("method", [None, "nn", "global"])
+def test_a_child_whose_link_to_a_wrong_parent_was_rejected_gets_the_right_one(method):
+    g, a, b = wrong_parent_rejected()
+    expected = {
+        (b[0], a[1]): Status.REJECTED,
+        (a[0], a[1]): Status.PREDICTED,
+        (b[0], b[1]): Status.PREDICTED,
+    }
+    for _ in range(2):  # a re-link keeps the rejected link: never deleted nor duplicated
+        drain(link_round(g, LinkingParams(), method=method))
+        assert links_of(g) == expected
+    assert g.parent(a[1]) == a[0]
 
 
 def test_rejected_nuclei_take_no_part():

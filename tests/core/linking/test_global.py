@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -117,3 +119,8 @@ def test_components_give_the_same_optimum_as_one_dense_problem():
         assert len({c for _, c in links}) == len(links)  # one parent per child
         assert max(np.bincount([p for p, _ in links], minlength=25)) <= 2
         assert np.isclose(_total_cost(pair, links, costs), _total_cost(pair, best, costs))
+
+
+def test_a_forbidden_pair_without_any_candidate_in_reach_links_nothing():
+    far = replace(pair_on_x([0.0], [50.0]), forbidden=frozenset({(1, 11)}))
+    assert global_link(far, fixed()) == [] and nn_link(far, fixed()) == []

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from napari_elephant.core.graph import Nucleus, Origin, Status, TrackingGraph
+from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
 from napari_elephant.core.linking import interpolate, link_round
 from napari_elephant.core.linking.frames import INTERPOLATED
 from napari_elephant.core.params import LinkingParams
@@ -89,3 +89,22 @@ def test_interpolate_alone_keeps_existing_links():
     assert result.nuclei_interpolated == 1 and links <= set(g.links())
     g.undo()
     assert set(g.links()) == links
+
+
+def test_a_track_end_with_rejected_child_links_is_still_a_source():
+    g, ids = gapped_track()
+    far = [g.add_nucleus(2, (5, 5, x), radius=2) for x in (60.0, 80.0)]
+    g.add_links([Link(ids[1], f, Status.REJECTED) for f in far])  # take no child slot
+    drain(link_round(g, LinkingParams(t_max=3, d_search=5.0)))
+    (new,) = interpolated(g)
+    assert g.parent(new.id) == ids[1] and g.children(new.id) == [ids[3]]
+
+
+def test_an_orphan_whose_link_was_rejected_is_bridged_but_never_to_that_source():
+    g, ids = gapped_track()
+    other = g.add_nucleus(1, (5, 5, 3.5), radius=2)  # a track end farther than ids[1]
+    g.add_link(ids[1], ids[3], "rejected")
+    drain(link_round(g, LinkingParams(t_max=3, d_search=3.0)))
+    (new,) = interpolated(g)
+    assert g.parent(new.id) == other and g.children(new.id) == [ids[3]]
+    assert g.link(ids[1], ids[3]).status == Status.REJECTED

@@ -26,9 +26,13 @@ from napari_elephant.core.errors import GraphError
 from napari_elephant.core.graph.actions import Action, Compound
 from napari_elephant.core.graph.edits import GraphEditsMixin
 from napari_elephant.core.graph.history import ActionHistory
+from napari_elephant.core.graph.limits import (
+    check_new_links,
+    check_status_changes,
+    lineage_children,
+    lineage_parents,
+)
 from napari_elephant.core.graph.model import Link, Nucleus
-
-MAX_CHILDREN = 2
 
 
 @contextmanager
@@ -109,7 +113,8 @@ class TrackingGraph(GraphEditsMixin):
 
     Invariants: ids are unique and never reused; a link goes from an earlier
     to a strictly later timepoint; a nucleus has at most one parent and at most
-    two children.
+    two children over lineage links (accepted or predicted).  Rejected links
+    are negative examples: kept, but outside those limits (:mod:`.limits`).
     """
 
     def __init__(self) -> None:
@@ -196,11 +201,25 @@ class TrackingGraph(GraphEditsMixin):
         return ids[np.sort(np.asarray(hits, dtype=np.int64))]
 
     def parent(self, nid: int) -> int | None:
-        preds = self._g._pred[nid]
-        return next(iter(preds)) if preds else None
+        """The lineage parent (over an accepted or predicted link), or None.
+
+        A rejected link is no lineage: a nucleus whose only parent link is
+        rejected has no parent (see :meth:`parent_links` for every link).
+        """
+        parents = lineage_parents(self._g, nid)
+        return parents[0] if parents else None
 
     def children(self, nid: int) -> list[int]:
-        return sorted(self._g._succ[nid])
+        """The lineage children (over accepted or predicted links), sorted."""
+        return lineage_children(self._g, nid)
+
+    def parent_links(self, nid: int) -> list[Link]:
+        """Every link to a parent, rejected ones included (any number of those)."""
+        return [Link(p, nid, d["status"]) for p, d in self._g._pred[nid].items()]
+
+    def child_links(self, nid: int) -> list[Link]:
+        """Every link to a child, rejected ones included, by child id."""
+        return [Link(nid, c, d["status"]) for c, d in sorted(self._g._succ[nid].items())]
 
     def link(self, parent: int, child: int) -> Link:
         try:
@@ -215,11 +234,8 @@ class TrackingGraph(GraphEditsMixin):
         return (Link(p, c, s) for p, c, s in self._g.edges(data="status"))
 
     def links_of(self, nid: int) -> list[Link]:
-        """Every link that touches a nucleus (to its parent and its children)."""
-        g = self._g
-        out = [Link(p, nid, g._succ[p][nid]["status"]) for p in g._pred[nid]]
-        out += [Link(nid, c, d["status"]) for c, d in g._succ[nid].items()]
-        return out
+        """Every link that touches a nucleus (to its parents and children), rejected included."""
+        return self.parent_links(nid) + self.child_links(nid)
 
     @property
     def revision(self) -> int:
@@ -342,6 +358,7 @@ class TrackingGraph(GraphEditsMixin):
         self._revision += 1
         for lk in links:
             self.link(lk.parent, lk.child)
+        check_status_changes(self._g, links)
         for lk in links:
             self._g._succ[lk.parent][lk.child]["status"] = lk.status
         if links:
@@ -349,16 +366,4 @@ class TrackingGraph(GraphEditsMixin):
 
     def _check_links(self, links: tuple[Link, ...]) -> None:
         """Refuse links that would break an invariant, before touching anything."""
-        new_children: dict[int, int] = {}
-        new_parents: set[int] = set()
-        for lk in links:
-            p, c = self.nucleus(lk.parent), self.nucleus(lk.child)
-            if c.t <= p.t:
-                raise GraphError(f"link {p.id} → {c.id}: the child must be at a later timepoint")
-            if self._g._pred[c.id] or c.id in new_parents:
-                raise GraphError(f"nucleus {c.id} already has a parent")
-            new_parents.add(c.id)
-            n_children = len(self._g._succ[p.id]) + new_children.get(p.id, 0)
-            if n_children >= MAX_CHILDREN:
-                raise GraphError(f"nucleus {p.id} already has {MAX_CHILDREN} children")
-            new_children[p.id] = new_children.get(p.id, 0) + 1
+        check_new_links(self._g, self.nucleus, links)

@@ -39,7 +39,8 @@ def merge_into(
     """Add new nuclei, update the ones whose id exists, then add or update links.
 
     A nucleus keeps its timepoint (an id at another t is an error, not a move);
-    a link to a child that already has another parent is refused by the graph.
+    a lineage link to a child that already has another lineage parent is refused
+    by the graph (rejected links are outside that limit).
     Everything lands as one action, so one undo takes the whole import back.
     """
     nuclei, links = list(nuclei), list(links)
@@ -58,11 +59,11 @@ def merge_into(
     if changed:
         before = tuple(graph.nucleus(n.id) for n in changed)
         actions.append(UpdateNuclei(before, tuple(changed)))
-    if fresh:
-        actions.append(AddLinks(tuple(fresh)))
-    if restatus:
+    if restatus:  # before the new links: a link the file rejects frees its child's parent
         before_links = tuple(graph.link(lk.parent, lk.child) for lk in restatus)
         actions.append(UpdateLinks(before_links, tuple(restatus)))
+    if fresh:
+        actions.append(AddLinks(tuple(fresh)))
     with graph.batch(name):
         for action in actions:
             graph.apply(action)

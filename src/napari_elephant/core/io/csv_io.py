@@ -11,7 +11,10 @@ the detection network's (0–1), empty for none.  Floats are written with
 
 A CSV carries less than the graph: no origin (new nuclei get "predicted"
 when their status is predicted, "manual" otherwise), no tags, and no link
-status (a link takes its child's status).  GEFF keeps everything.
+status (a link takes its child's status).  ``parent_id`` is the lineage
+parent, so rejected links (negative examples, which may sit beside it) are
+not written, except a rejected nucleus' rejected link when it has no lineage
+parent (it reads back rejected).  GEFF keeps everything.
 
 Reading is lenient where it is safe: ``radius`` (µm) may replace the six
 covariance columns, ``parent_id``, ``status`` (default accepted) and
@@ -29,6 +32,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -82,9 +86,18 @@ def write_csv(graph: TrackingGraph, path: str | os.PathLike) -> None:
             out = csv.writer(f, lineterminator="\n")
             out.writerow(CSV_COLUMNS)
             for n in sorted(graph.nuclei(), key=lambda n: (n.t, n.id)):
-                out.writerow(_row(n, graph.parent(n.id)))
+                out.writerow(_row(n, _parent_of(graph, n)))
     except OSError as e:
         raise InvalidInputError(f"cannot write CSV {path}: {e.strerror or e}") from None
+
+
+def _parent_of(graph: TrackingGraph, n: Nucleus) -> int | None:
+    """The lineage parent; for a rejected nucleus without one, its rejected parent
+    link, which reads back as it is (a link takes its child's status)."""
+    parent = graph.parent(n.id)
+    if parent is None and n.status == Status.REJECTED:
+        parent = next((lk.parent for lk in graph.parent_links(n.id)), None)
+    return parent
 
 
 def _row(n: Nucleus, parent: int | None) -> tuple:
@@ -288,6 +301,8 @@ def _check_rows(rows: list[CsvRow], path: Path) -> None:
                 f"{path}, row {r.row}: parent {r.parent_id} is at t={parent.nucleus.t}, "
                 f"not earlier than t={r.nucleus.t}"
             )
+        if r.nucleus.status == Status.REJECTED:  # a rejected link takes no child slot
+            continue
         children[r.parent_id] += 1
         if children[r.parent_id] > 2:
             raise InvalidInputError(
@@ -312,10 +327,10 @@ class _Plan:
         parts = (
             AddNuclei(tuple(self.added), name=name) if self.added else None,
             UpdateNuclei(tuple(self.before), tuple(self.after), name=name) if self.after else None,
-            AddLinks(tuple(self.new_links), name=name) if self.new_links else None,
             UpdateLinks(tuple(self.links_before), tuple(self.links_after), name=name)
             if self.links_after
-            else None,
+            else None,  # before the new links: a link the file rejects frees a slot
+            AddLinks(tuple(self.new_links), name=name) if self.new_links else None,
         )
         return Compound(tuple(p for p in parts if p is not None), name=name)
 
@@ -407,6 +422,15 @@ def _plan_link(
             plan.links_before.append(old)
             plan.links_after.append(link)
         return
+    if link.status != Status.REJECTED:  # rejected links are outside the graph's limits
+        _check_limits(graph, p, c, plan, fail)
+    plan.new_links.append(link)
+
+
+def _check_limits(
+    graph: TrackingGraph, p: int, c: int, plan: _Plan, fail: Callable[[str], Exception]
+) -> None:
+    """A new lineage link p → c keeps one parent per child and two children per parent."""
     current = graph.parent(c) if c in graph else None
     if current is not None:
         raise fail(f"nucleus {c} already has parent {current} in the graph; unlink it first")
@@ -414,4 +438,3 @@ def _plan_link(
     if n_children >= 2:
         raise fail(f"nucleus {p} would have more than two children")
     plan.children[p] += 1
-    plan.new_links.append(link)

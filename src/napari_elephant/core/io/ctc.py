@@ -212,16 +212,14 @@ class _Segments:
         return label
 
     def _parent(self, nid: int) -> int | None:
-        """The exported parent over a kept link, if any."""
+        """The exported parent over a lineage link (rejected links are not), if drawn."""
         p = self.graph.parent(nid)
-        if p is None or p not in self.label_of:
-            return None
-        return p if self.graph.link(p, nid).status != Status.REJECTED else None
+        return p if p in self.label_of else None
 
     def _n_children(self, p: int) -> int:
+        """Lineage children that are drawn (not rejected nuclei)."""
         g = self.graph
-        kept = [c for c in g.children(p) if g.link(p, c).status != Status.REJECTED]
-        return sum(g.nucleus(c).status != Status.REJECTED for c in kept)
+        return sum(g.nucleus(c).status != Status.REJECTED for c in g.children(p))
 
     def tracks(self) -> list[CtcTrack]:
         return [CtcTrack(i + 1, b, e, p) for i, (b, e, p) in enumerate(self.rows)]

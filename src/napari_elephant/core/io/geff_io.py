@@ -82,8 +82,9 @@ def read_geff(path: str | os.PathLike) -> TrackingGraph:
       remapping is ever needed.  Undirected graphs are oriented forward in time.
 
     Anything we cannot use, or a graph that breaks our invariants (two
-    parents, more than two children, a link that does not go forward in
-    time), raises :class:`InvalidInputError` naming the path and the nodes.
+    lineage parents, more than two lineage children — rejected links are
+    outside those limits —, a link that does not go forward in time), raises
+    :class:`InvalidInputError` naming the path and the nodes.
     """
     path = Path(path)
     mem = _load(path)
@@ -321,19 +322,21 @@ def _links(mem: dict, ids: np.ndarray, t: np.ndarray, path: Path) -> list[Link]:
             f"{path}: link {edges[i, 0]} → {edges[i, 1]} does not go forward in time "
             f"(t {tp[i]} → {tc[i]})"
         )
-    _check_degrees(edges, path)
 
     def where(i: int) -> str:
         return f"link {edges[i, 0]} → {edges[i, 1]}"
 
     prop = mem["edge_props"].get("status")
     status = _enum_column(prop, Status, Status.ACCEPTED, len(edges), where, path)
+    lineage = np.fromiter((s != Status.REJECTED for s in status), bool, count=len(edges))
+    _check_degrees(edges[lineage], path)
     return list(
         starmap(Link, zip(edges[:, 0].tolist(), edges[:, 1].tolist(), status, strict=True))
     )
 
 
 def _check_degrees(edges: np.ndarray, path: Path) -> None:
+    """One parent and two children at most over the lineage (not rejected) links."""
     children, n_parents = np.unique(edges[:, 1], return_counts=True)
     if (n_parents > 1).any():
         raise InvalidInputError(f"{path}: nucleus {children[n_parents > 1][0]} has two parents")

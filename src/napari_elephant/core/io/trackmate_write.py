@@ -176,7 +176,11 @@ def _spots(all_spots: Element, nuclei: list[Nucleus]) -> None:
 
 
 def _tracks(all_tracks: Element, graph: TrackingGraph) -> list[int]:
-    """One ``Track`` per connected component with links; returns the track ids."""
+    """One ``Track`` per connected component with links; returns the track ids.
+
+    Every link is written with its status, rejected ones too (so our files read
+    back exactly); the splits count lineage children only.
+    """
     components = [c for c in nx.weakly_connected_components(graph.nx_graph) if len(c) > 1]
     components.sort(key=lambda c: min(c))
     for tid, ids in enumerate(components):
@@ -194,13 +198,12 @@ def _tracks(all_tracks: Element, graph: TrackingGraph) -> list[int]:
             TRACK_STOP=repr(float(max(times))),
         )
         for i in sorted(ids):
-            for child in graph.children(i):
-                link = graph.link(i, child)
+            for link in graph.child_links(i):  # rejected ones too: they read back
                 SubElement(
                     track,
                     "Edge",
                     SPOT_SOURCE_ID=str(i),
-                    SPOT_TARGET_ID=str(child),
+                    SPOT_TARGET_ID=str(link.child),
                     LINK_COST="-1.0",
                     **{STATUS_FEATURE: str(STATUS_CODES[link.status])},
                 )

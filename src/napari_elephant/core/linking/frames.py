@@ -6,9 +6,11 @@ run left there.  Everything else is kept as it is and becomes a constraint:
 
 - accepted links stay; a child whose parent is fixed by one is not re-linked,
   and a parent counts its accepted children in the division rules;
-- rejected links stay too (they are negative examples); they are never
-  proposed again and, since the graph counts every link in its limits, the
-  child keeps no other parent and the parent has one slot less;
+- rejected links stay too (they are negative examples) and are never
+  proposed again; but they are not lineage, so they use up none of the
+  graph's limits (:mod:`napari_elephant.core.graph.limits`): a child whose
+  only parent link is rejected is free to get another parent, and the
+  parent keeps both its slots for other children;
 - rejected nuclei take no part; accepted and predicted nuclei do.
 """
 
@@ -86,15 +88,19 @@ def usable(graph: TrackingGraph, t: int, scope: Scope) -> list[Nucleus]:
 
 
 def kept_parent(graph: TrackingGraph, scope: Scope, child: int) -> tuple[int, Status] | None:
-    """The parent link of a child that the run keeps, or None."""
+    """The lineage parent link of a child that the run keeps, or None.
+
+    A rejected link is no parent: its child is free to be linked again (never
+    to that parent, a forbidden pair of :func:`frame_pair`).
+    """
     for p, data in graph.nx_graph._pred[child].items():
-        if not scope.is_stale(p, child):
+        if data["status"] != Status.REJECTED and not scope.is_stale(p, child):
             return p, data["status"]
     return None
 
 
 def kept_children(graph: TrackingGraph, scope: Scope, parent: int) -> list[tuple[int, Status]]:
-    """The child links of a parent that the run keeps."""
+    """The child links of a parent that the run keeps, rejected ones included."""
     succ = graph.nx_graph._succ[parent]
     return [(c, d["status"]) for c, d in succ.items() if not scope.is_stale(parent, c)]
 
@@ -113,9 +119,9 @@ def frame_pair(
     forbidden: set[Key] = set()
     for i, p in enumerate(parents):
         links = kept_children(graph, scope, p.id)
-        capacity[i] -= len(links)
         forbidden |= {(p.id, c) for c, s in links if s == Status.REJECTED}
         real = [c for c, s in links if s != Status.REJECTED]
+        capacity[i] -= len(real)  # rejected links take no slot
         if real:
             kept[i] = tuple(_measure(graph, pcenters[i], c, row, est, disp) for c in real)
     return FramePair(

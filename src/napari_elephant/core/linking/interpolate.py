@@ -111,9 +111,15 @@ class GapFinder:
         return n.id not in self.has_parent and not kept_parent(self.graph, self.scope, n.id)
 
     def is_end(self, n: Nucleus) -> bool:
+        """No lineage child kept or proposed (rejected links take no slot), not yet a source."""
         links = kept_children(self.graph, self.scope, n.id)
         real = [c for c, s in links if s != Status.REJECTED]
-        return not real and not self.children[n.id] and len(links) < 2 and n.id not in self.used
+        return not real and not self.children[n.id] and n.id not in self.used
+
+    def rejected(self, source: int, target: int) -> bool:
+        """Whether a human rejected the pair: no bridge may join them either."""
+        g = self.graph
+        return g.has_link(source, target) and g.link(source, target).status == Status.REJECTED
 
     def bridge(self, t: int) -> list[Gap]:
         """Gaps for the orphans of t: walk back from t−1 to t − t_max."""
@@ -148,6 +154,8 @@ class GapFinder:
         gaps, taken = [], set()
         for i, j in zip(rows[order].tolist(), idx[finite][order].tolist(), strict=True):
             if i in taken or sources[j].id in self.used:
+                continue
+            if self.rejected(sources[j].id, walkers[i].target.id):
                 continue
             taken.add(i)
             self.used.add(sources[j].id)

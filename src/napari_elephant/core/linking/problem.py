@@ -29,10 +29,11 @@ class FramePair:
     estimated motion, or None when there is no motion model.  ``kept[i]``
     lists the links parent ``i`` keeps to real children (accepted links):
     they count for the division rules.  ``capacity[i]`` is how many new
-    children parent ``i`` may still take under the graph's limit (kept links
-    of any status, rejected ones too, use it up).  ``forbidden`` holds
-    (parent_id, child_id) pairs a human rejected.  ``centers`` are the
-    children's own centres at t (None: taken as the estimates, i.e. no motion).
+    children parent ``i`` may still take under the graph's limit (its kept
+    lineage links use it up; rejected links, outside the limit, do not).
+    ``forbidden`` holds (parent_id, child_id) pairs a human rejected.
+    ``centers`` are the children's own centres at t (None: taken as the
+    estimates, i.e. no motion).
     """
 
     parent_ids: np.ndarray
@@ -78,7 +79,8 @@ class FramePair:
         if not self.forbidden:
             return np.ones(len(children), dtype=bool)
         pid, cid = self.parent_ids[parents].tolist(), self.child_ids[children].tolist()
-        return np.array([(p, c) not in self.forbidden for p, c in zip(pid, cid, strict=True)])
+        pairs = zip(pid, cid, strict=True)
+        return np.array([(p, c) not in self.forbidden for p, c in pairs], dtype=bool)
 
 
 def simple_pair(
