@@ -107,7 +107,7 @@ def test_the_keys_predict_the_current_timepoint_and_link_everything(jobs, manual
     assert jobs.runner.current.params["timepoints"] == "0:1"
     manual.deliver([], 0)
     assert jobs.link()
-    assert jobs.runner.current.name == "link" and jobs.runner.current.params["method"] == "global"
+    assert jobs.runner.current.name == "link" and jobs.runner.current.params["method"] == "nn"
 
 
 def test_bad_input_is_a_notification_not_a_job(jobs, told) -> None:

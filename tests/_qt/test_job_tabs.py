@@ -153,7 +153,7 @@ def test_link_through_the_linking_tab(dock, qtbot) -> None:
     graph = dock.session.graph
     graph.add_nuclei(tiny_movie().graph.nuclei_at(1))
     panel = dock.linking_panel
-    assert panel.linking_form.widget("method").currentText() == "global"
+    assert panel.linking_form.widget("method").currentText() == "nn"
     panel.link_timepoints.setText("0:2")
     panel.link_button.click()
     wait_idle(qtbot, dock)

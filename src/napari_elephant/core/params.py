@@ -159,11 +159,11 @@ class LinkingParams(_Params):
     """Linking in micrometres: the method, its distances and costs."""
 
     method: Literal["nn", "flow", "global"] = Field(
-        "global",
+        "nn",
         title="Method",
-        description="global: frame-pair assignment (default: the best on every lineage "
-        "measured, docs/linking.md); nn: ELEPHANT's nearest neighbour; flow: nn with the "
-        "flow model.",
+        description="nn: ELEPHANT's nearest neighbour (default; with the coherence rounds "
+        "the best on the lineages and movies measured, docs/linking.md); flow: nn with the "
+        "flow model; global: frame-pair assignment.",
     )
     along_flow: bool = Field(
         False,
