@@ -8,8 +8,8 @@ positions gets (nuclei not yet linked; accepted links would be kept as constrain
 ``core/linking/frames.py``, and there are none).  Then, on the same nuclei:
 
 1. "ELEPHANT defaults": the core call of ``napari-elephant link WORKSPACE`` with no
-   flag, ``link_round`` with a new workspace's ``LinkingParams()`` (global
-   assignment, 3 coherence rounds, auto distances; nothing tuned), and, for
+   flag, ``link_round`` with a new workspace's ``LinkingParams()`` (nearest
+   neighbour, 3 coherence rounds, auto distances; nothing tuned), and, for
    information, the paper's rules (nearest neighbour, no coherence rounds);
 2. laptrack (TrackMate's LAP linker in Python) with splitting on: cutoff and
    splitting cutoff swept over multiples of the median nearest-neighbour distance
