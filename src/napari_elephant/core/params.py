@@ -175,8 +175,8 @@ class LinkingParams(_Params):
         "auto",
         title="Search distance (µm)",
         description="Parents farther than this are not considered (auto: twice the "
-        "nuclei's median lateral radius or 1.5 times their median nearest-neighbour "
-        "distance, whichever is larger; docs/linking.md).",
+        "nuclei's median lateral radius, or 1.5 times their median nearest-neighbour "
+        "distance up to three radii, whichever is larger; docs/linking.md).",
     )
     n_max: int = Field(3, ge=1, title="Neighbours tried per nucleus")
     d_disp: Annotated[float, Field(ge=0)] | Literal["auto"] = Field(

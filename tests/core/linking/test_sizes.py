@@ -52,12 +52,14 @@ def _row(radius: float, spacing: float, step: float) -> TrackingGraph:
     return g
 
 
-def test_the_search_distance_reaches_one_and_a_half_spacings_whatever_the_radius():
-    g = _row(1.0, 10.0, 8.0)
+def test_the_search_distance_reaches_one_and_a_half_spacings_up_to_three_radii():
+    g = _row(4.0, 10.0, 9.0)  # 2 R = 8 µm would miss every 9 µm step
     assert median_spacing(g.nuclei()) == pytest.approx(10.0)
-    assert resolve_linking(LinkingParams(), g.nuclei()).d_search == pytest.approx(15.0)
+    assert resolve_linking(LinkingParams(), g.nuclei()).d_search == pytest.approx(12.0)
     drain(link_round(g, LinkingParams()))
     moved = {(a.center[2], b.center[2]) for a, b in ((g.nucleus(p), g.nucleus(c)) for p, c in
              (lk.key for lk in g.links()))}  # fmt: skip
     assert g.n_links == 4 and all(x0 == x1 for x0, x1 in moved)  # each to its own parent
+    sparse = _row(4.0, 40.0, 9.0)  # far apart: the spacing says nothing of the motion
+    assert resolve_linking(LinkingParams(), sparse.nuclei()).d_search == pytest.approx(12.0)
     assert median_spacing(_pair(3.0, 1.0).nuclei()) is None  # one nucleus per timepoint
