@@ -65,10 +65,11 @@ from napari_elephant.core.ellipsoid import lateral_radius, median_lateral_radius
 from napari_elephant.core.graph import Link, Status, TrackingGraph
 from napari_elephant.core.io.csv_io import load_csv
 from napari_elephant.core.linking import link_round
-from napari_elephant.core.linking.sizes import resolve_linking
+from napari_elephant.core.linking.sizes import median_spacing, resolve_linking
 from napari_elephant.core.metrics import Evaluation, evaluate
 from napari_elephant.core.params import LinkingParams, ParameterSets
 from napari_elephant.core.training.progress import drain
+from real_movies import divisions
 from real_movies_peers import laptrack_links
 
 if TYPE_CHECKING:
@@ -125,20 +126,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def unlinked(truth: TrackingGraph) -> TrackingGraph:
     """The truth's nuclei as the file has them (accepted), without any link."""
     return TrackingGraph.from_records(list(truth.nuclei()), [])
-
-
-def divisions(graph: TrackingGraph) -> int:
-    return sum(len(graph.children(n.id)) >= 2 for n in graph.nuclei())
-
-
-def median_nn_distance(graph: TrackingGraph) -> float:
-    """Median distance (µm) from a nucleus to the nearest other one of its timepoint."""
-    out = []
-    for t in graph.timepoints():
-        centers = graph.centers_at(t)[1]
-        if len(centers) > 1:
-            out.append(cKDTree(centers).query(centers, k=2)[0][:, 1])
-    return float(np.median(np.concatenate(out)))
 
 
 def link_score(ev: Evaluation) -> float:
@@ -381,7 +368,7 @@ def scored_row(
 def run_lineage(key: str, args: argparse.Namespace, motile_note: str | None) -> tuple[list, dict]:
     truth = load_csv(args.data / LINEAGES[key])
     ts = truth.timepoints()
-    nn = median_nn_distance(truth)
+    nn = median_spacing(truth.nuclei())  # every timepoint of these lineages (< 128)
     radius = median_lateral_radius(truth.nuclei()) or 0.0
     print(
         f"\n{key}: {len(truth)} nuclei, {truth.n_links} links, {divisions(truth)} divisions, "

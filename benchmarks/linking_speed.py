@@ -70,9 +70,10 @@ def link_f1(graph: TrackingGraph, truth: set[tuple[int, int]]) -> float:
 def run(name: str, nuclei: list[Nucleus], truth: set[tuple[int, int]]) -> float:
     """One linking run: ``name`` is "defaults" or an issue-4 method at 5 µm."""
     graph = TrackingGraph.from_records(nuclei)
-    params = LinkingParams() if name == "defaults" else LinkingParams(d_search=5.0, method=name)
-    if name != "defaults":
-        params = params.model_copy(update={"coherence_rounds": 0})
+    if name == "defaults":
+        params = LinkingParams()
+    else:
+        params = LinkingParams(d_search=5.0, method=name, coherence_rounds=0)
     start = time.perf_counter()
     result = drain(link_round(graph, params))
     seconds = time.perf_counter() - start

@@ -67,15 +67,11 @@ def resolve_linking(params: LinkingParams, nuclei: Iterable[Nucleus]) -> Linking
     radius = median_lateral_radius(nuclei)
     if radius is None or radius <= 0:
         raise InvalidInputError("no nuclei to link: nothing to take the search distance from")
-    spacing = median_spacing(nuclei) or 0.0
-    values = {
-        "d_search": max(
-            D_SEARCH_FRACTION * radius,
-            min(D_SEARCH_SPACINGS * spacing, D_SEARCH_MAX_FRACTION * radius),
-        ),
-        "d_disp": D_DIVISION_FRACTION * radius,
-        "d_dist": D_DIVISION_FRACTION * radius,
-    }
+    values = {"d_disp": D_DIVISION_FRACTION * radius, "d_dist": D_DIVISION_FRACTION * radius}
+    if "d_search" in auto:  # the spacing is measured only when it is used
+        spacing = median_spacing(nuclei) or 0.0
+        reach = min(D_SEARCH_SPACINGS * spacing, D_SEARCH_MAX_FRACTION * radius)
+        values["d_search"] = max(D_SEARCH_FRACTION * radius, reach)
     return params.model_copy(update={name: values[name] for name in auto})
 
 
