@@ -120,3 +120,18 @@ def test_a_daughter_goes_to_the_mother_whose_first_child_is_far():
     near[0, 2] = -0.5
     close = simple_pair([1, 2], parents, [11, 12, 13], near)
     assert sibling_divisions(close, [(1, 11), (2, 13)], params) == [(2, 12)]
+
+
+def test_daughters_must_straddle_their_mother():
+    # mother 1 (radius 3 µm) keeps her child 11 on her; a nucleus starting a track
+    # nearby is her daughter only when the pair's midpoint falls inside her
+    parents = np.array([[0.0, 0.0, 0.0], [0.0, 30.0, 0.0]])
+    covs = np.stack([np.eye(3) * 9.0] * 2)
+    params = fixed(d_search=10.0)
+    for lone_x, daughter in ((-5.0, True), (-8.0, False)):
+        children = np.array([[0.0, 0.0, 0.5], [0.0, 0.0, lone_x], [0.0, 30.0, 0.0]])
+        pair = simple_pair([1, 2], parents, [11, 12, 13], children)
+        links = [(1, 11), (2, 13)]
+        assert sibling_divisions(pair, links, params) == [(1, 12)]  # no ellipsoids: no check
+        checked = replace(pair, parent_covs=covs)
+        assert sibling_divisions(checked, links, params) == ([(1, 12)] if daughter else [])

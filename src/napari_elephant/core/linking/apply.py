@@ -26,6 +26,7 @@ from napari_elephant.core.graph import (
 )
 from napari_elephant.core.linking.coherence import coherent_link
 from napari_elephant.core.linking.estimator import PositionEstimator
+from napari_elephant.core.linking.fleeting import drop_fleeting_daughters
 from napari_elephant.core.linking.frames import Key, Scope, frame_pair, make_scope
 from napari_elephant.core.linking.global_ import global_link
 from napari_elephant.core.linking.interpolate import Gap, GapFinder, find_gaps
@@ -130,7 +131,8 @@ def plan_links(
     for i, t in enumerate(steps):
         if stop is not None and stop.check():
             partial = _partial(graph, scope, steps[:i])
-            return LinkPlan(method, partial, tuple(proposed), i, True, tuple(bridges))
+            kept = _settled(graph, scope, proposed, bridges, steps[i - 1] if i else None)
+            return LinkPlan(method, partial, kept, i, True, tuple(bridges))
         links = coherent_link(linker, frame_pair(graph, scope, t, estimator), params, coherence)
         gaps.add_links(links)
         found = gaps.bridge(t)
@@ -141,7 +143,20 @@ def plan_links(
             f", {len(found)} gaps" if gaps.active else ""
         )
         yield Progress(TASK, i + 1, len(steps), elapsed=elapsed, message=message, extra={"t": t})
-    return LinkPlan(method, scope, tuple(proposed), len(steps), False, tuple(bridges))
+    kept = _settled(graph, scope, proposed, bridges)
+    return LinkPlan(method, scope, kept, len(steps), False, tuple(bridges))
+
+
+def _settled(
+    graph: TrackingGraph,
+    scope: Scope,
+    proposed: list[Key],
+    bridges: list[Gap],
+    last: int | None = None,
+) -> tuple[Key, ...]:
+    """The proposals once the whole run is known: daughters with no future dropped."""
+    sources = [gap.source for gap in bridges]
+    return tuple(drop_fleeting_daughters(graph, scope, proposed, sources, last))
 
 
 def _partial(graph: TrackingGraph, scope: Scope, done: list[int]) -> Scope:

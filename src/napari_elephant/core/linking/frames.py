@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_elephant.core.graph import Nucleus, Status, TrackingGraph
+from napari_elephant.core.graph import Nucleus, Status, TrackingGraph, six_to_cov
 from napari_elephant.core.linking.estimator import PositionEstimator, estimate_previous
 from napari_elephant.core.linking.problem import MAX_CHILDREN, FramePair
 
@@ -134,6 +134,7 @@ def frame_pair(
         capacity=capacity,
         forbidden=frozenset(forbidden),
         centers=np.array([nuclei[i].center for i in free], dtype=np.float64).reshape(-1, 3),
+        parent_covs=six_to_cov(np.array([p.cov for p in parents], np.float64).reshape(-1, 6)),
     )
 
 

@@ -33,7 +33,10 @@ class FramePair:
     lineage links use it up; rejected links, outside the limit, do not).
     ``forbidden`` holds (parent_id, child_id) pairs a human rejected.
     ``centers`` are the children's own centres at t (None: taken as the
-    estimates, i.e. no motion).
+    estimates, i.e. no motion).  ``parent_covs`` (n_parents, 3, 3) µm² are
+    the parents' ellipsoids, which a division's daughters must straddle
+    (:func:`~napari_elephant.core.linking.coherence.sibling_divisions`;
+    None: not checked).
     """
 
     parent_ids: np.ndarray
@@ -45,6 +48,7 @@ class FramePair:
     capacity: np.ndarray | None = None
     forbidden: frozenset[tuple[int, int]] = frozenset()
     centers: np.ndarray | None = None
+    parent_covs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("parent_ids", "child_ids"):
@@ -57,6 +61,11 @@ class FramePair:
             object.__setattr__(self, "capacity", full)
         centers = self.estimates if self.centers is None else self.centers
         object.__setattr__(self, "centers", np.asarray(centers, np.float64).reshape(-1, 3))
+        if self.parent_covs is not None:
+            covs = np.asarray(self.parent_covs, np.float64).reshape(-1, 3, 3)
+            object.__setattr__(self, "parent_covs", covs)
+            if len(covs) != len(self.parent_ids):
+                raise ValueError("parent_ids and parent_covs differ in length")
         if len(self.parent_ids) != len(self.parent_centers):
             raise ValueError("parent_ids and parent_centers differ in length")
         if not len(self.child_ids) == len(self.estimates) == len(self.centers):
