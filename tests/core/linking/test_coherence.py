@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from napari_elephant.core.graph import Link, Status, TrackingGraph
+from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
 from napari_elephant.core.linking import link_round
 from napari_elephant.core.linking.coherence import (
     coherent_link,
@@ -135,3 +135,13 @@ def test_daughters_must_straddle_their_mother():
         assert sibling_divisions(pair, links, params) == [(1, 12)]  # no ellipsoids: no check
         checked = replace(pair, parent_covs=covs)
         assert sibling_divisions(checked, links, params) == ([(1, 12)] if daughter else [])
+
+
+def test_a_daughter_a_human_linked_brings_her_sister():
+    # the user accepted mother 1 → daughter 2; the linker adds the sister 3 beside her
+    nuclei = [make_nucleus(1, 0, (5.0, 20.0, 20.0), radius=3.0)]
+    nuclei += [make_nucleus(i, 1, (5.0, 20.0, x), radius=3.0) for i, x in ((2, 17.0), (3, 23.5))]
+    graph = TrackingGraph.from_records(nuclei, [Link(1, 2, Status.ACCEPTED)])
+    drain(link_round(graph, fixed(d_search=6.0)))
+    assert sorted(graph.children(1)) == [2, 3]
+    assert graph.link(1, 3).status == Status.PREDICTED

@@ -108,15 +108,13 @@ def sibling_divisions(
     against a start.
     """
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
-    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
     linked = {row[c] for _, c in links}
     left = np.array([i for i in range(pair.n_children) if i not in linked], dtype=np.int64)
-    firsts = [(col[p], row[c]) for p, c in links if pair.capacity[col[p]] >= 2]
-    firsts = [(i, c) for i, c in firsts if i not in pair.kept]
+    firsts = _first_children(pair, links)
     if not len(left) or not firsts:
         return []
     parents = np.array([i for i, _ in firsts])
-    first = pair.estimates[[c for _, c in firsts]]
+    first = np.array([e for _, e in firsts], dtype=np.float64).reshape(-1, 3)
     mid = (pair.estimates[left][:, None, :] + first[None]) / 2
     d2 = np.sum((mid - pair.parent_centers[parents][None]) ** 2, axis=2)
     alone = np.sum((first - pair.parent_centers[parents]) ** 2, axis=1)  # the first child's cost
@@ -132,6 +130,21 @@ def sibling_divisions(
         (int(pair.parent_ids[parents[j]]), int(pair.child_ids[left[i]]))
         for i, j in zip(r[hit], c[hit], strict=True)
     ]
+
+
+def _first_children(
+    pair: FramePair, links: list[tuple[int, int]]
+) -> list[tuple[int, np.ndarray]]:
+    """(parent index, first child's estimate) of every parent that may take a second
+    child: one proposed child and no kept one, or one kept child (a link a human
+    made is as good a first daughter as a proposed one) and nothing proposed."""
+    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
+    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
+    out = [(col[p], pair.estimates[row[c]]) for p, c in links]
+    out = [(i, e) for i, e in out if pair.capacity[i] >= 2 and i not in pair.kept]
+    taken = {col[p] for p, _ in links}
+    kept = [(i, np.asarray(e)) for i, e in pair.kept_estimates.items()]
+    return out + [(i, e) for i, e in kept if pair.capacity[i] >= 1 and i not in taken]
 
 
 def straddles(

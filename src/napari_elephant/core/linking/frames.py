@@ -116,6 +116,7 @@ def frame_pair(
     pcenters = np.array([p.center for p in parents], dtype=np.float64).reshape(-1, 3)
     capacity = np.full(len(parents), MAX_CHILDREN, dtype=np.int64)
     kept: dict[int, tuple[tuple[float, float], ...]] = {}
+    kept_est: dict[int, np.ndarray] = {}
     forbidden: set[Key] = set()
     for i, p in enumerate(parents):
         links = kept_children(graph, scope, p.id)
@@ -124,6 +125,9 @@ def frame_pair(
         capacity[i] -= len(real)  # rejected links take no slot
         if real:
             kept[i] = tuple(_measure(graph, pcenters[i], c, row, est, disp) for c in real)
+        if len(real) == 1:
+            c = real[0]
+            kept_est[i] = est[row[c]] if c in row else np.asarray(graph.nucleus(c).center)
     return FramePair(
         parent_ids=np.array([p.id for p in parents], dtype=np.int64),
         parent_centers=pcenters,
@@ -134,6 +138,7 @@ def frame_pair(
         capacity=capacity,
         forbidden=frozenset(forbidden),
         centers=np.array([nuclei[i].center for i in free], dtype=np.float64).reshape(-1, 3),
+        kept_estimates=kept_est,
         parent_covs=six_to_cov(np.array([p.cov for p in parents], np.float64).reshape(-1, 6)),
     )
 

@@ -36,7 +36,9 @@ class FramePair:
     estimates, i.e. no motion).  ``parent_covs`` (n_parents, 3, 3) µm² are
     the parents' ellipsoids, which a division's daughters must straddle
     (:func:`~napari_elephant.core.linking.coherence.sibling_divisions`;
-    None: not checked).
+    None: not checked).  ``kept_estimates[i]`` is the estimated position at
+    t−1 of the one lineage child parent ``i`` keeps (when it keeps exactly
+    one), so that the child a human linked can be the first of two daughters.
     """
 
     parent_ids: np.ndarray
@@ -49,6 +51,7 @@ class FramePair:
     forbidden: frozenset[tuple[int, int]] = frozenset()
     centers: np.ndarray | None = None
     parent_covs: np.ndarray | None = None
+    kept_estimates: Mapping[int, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("parent_ids", "child_ids"):
