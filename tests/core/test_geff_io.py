@@ -290,3 +290,18 @@ def test_5k_nuclei_round_trip(tmp_path):
     write_geff(g, tmp_path / "big.geff")
     back = read_geff(tmp_path / "big.geff")
     assert snapshot(back) == snapshot(g)
+
+
+def test_link_confidence_round_trips(tmp_path):
+    from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
+    from napari_elephant.core.io.geff_io import read_geff
+    from napari_elephant.core.io.geff_write import write_geff
+
+    nuclei = [make_nucleus(i, i // 2, (1.0, 2.0 * i, 3.0), radius=2.0) for i in range(1, 5)]
+    links = [Link(1, 3, Status.PREDICTED, 0.25), Link(2, 4, Status.ACCEPTED)]
+    graph = TrackingGraph.from_records(nuclei, links)
+    write_geff(graph, tmp_path / "g.geff")
+    back = read_geff(tmp_path / "g.geff")
+    assert back.link(1, 3).confidence == 0.25 and back.link(2, 4).confidence is None
+    graph.set_link_status([(1, 3)], Status.ACCEPTED)  # a decision keeps the linker's word
+    assert graph.link(1, 3) == Link(1, 3, Status.ACCEPTED, 0.25)

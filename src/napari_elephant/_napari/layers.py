@@ -30,6 +30,7 @@ import numpy as np
 
 from napari_elephant._napari.tracks import TAIL_LENGTH, TRACK_SLACK, track_window, tracks_data
 from napari_elephant.core.graph import Status, TrackingGraph, six_to_cov
+from napari_elephant.core.graph.checking import parent_link_confidence
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.units import VoxelSize
 
@@ -77,6 +78,7 @@ class NucleiArrays:
     radius: np.ndarray  # (n,) equal-volume radius, µm
     status: np.ndarray  # (n,) int8 index into STATUS_ORDER
     confidence: np.ndarray  # (n,) float64 0–1, NaN where a nucleus has none
+    link_confidence: np.ndarray  # (n,) float64 0–1 of the link to the parent, NaN: none
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -86,7 +88,16 @@ class NucleiArrays:
         return NucleiArrays(*(getattr(self, f)[rows] for f in _ARRAY_FIELDS))
 
 
-_ARRAY_FIELDS = ("ids", "t", "centers", "covs", "radius", "status", "confidence")
+_ARRAY_FIELDS = (
+    "ids",
+    "t",
+    "centers",
+    "covs",
+    "radius",
+    "status",
+    "confidence",
+    "link_confidence",
+)
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class PointsData:
     coords: np.ndarray  # (n, 4) t, z, y, x: voxels (µm without a voxel size)
     size: np.ndarray  # (n,) diameter in units of the x voxel (napari scales by x)
     color: np.ndarray  # (n, 4) RGBA of the status
-    features: dict[str, np.ndarray]  # "id", "status", "confidence" (NaN: none)
+    features: dict[str, np.ndarray]  # "id", "status", "confidence", "link confidence" (NaN: none)
 
 
 def nuclei_arrays(
@@ -116,7 +127,14 @@ def nuclei_arrays(
     radius = np.abs(np.linalg.det(covs)) ** (1.0 / 6.0) if n else np.zeros(0)
     q = (np.nan if r.confidence is None else r.confidence for r in records)
     conf = np.fromiter(q, np.float64, count=n)
-    return NucleiArrays(ids, tt, centers, covs, radius, codes, conf)
+    linked = np.fromiter((_parent_link_confidence(graph, i) for i in ids.tolist()), np.float64, n)
+    return NucleiArrays(ids, tt, centers, covs, radius, codes, conf, linked)
+
+
+def _parent_link_confidence(graph: TrackingGraph, nid: int) -> float:
+    """The linker's confidence in a nucleus' lineage link to its parent; NaN: none."""
+    q = parent_link_confidence(graph, nid, predicted_only=False)
+    return np.nan if q is None else q
 
 
 def status_colors(codes: np.ndarray) -> np.ndarray:
@@ -131,11 +149,17 @@ def visible_rows(arr: NucleiArrays, show_rejected: bool) -> NucleiArrays:
 
 def points_from_arrays(arr: NucleiArrays, voxel: VoxelSize | None = None) -> PointsData:
     """Centres (t, z, y, x) in voxels, diameter in x voxels, status colour; the
-    features (id, status, the network's confidence) show in napari's status bar."""
+    features (id, status, the network's confidence, the linker's confidence in
+    the link to the parent) show in napari's status bar."""
     vox = voxel or UNIT_VOXEL
     coords = np.column_stack([arr.t.astype(np.float64), vox.to_voxels(arr.centers)])
     status = _STATUS_NAMES[arr.status.astype(np.intp)]
-    features = {"id": arr.ids, "status": status, "confidence": arr.confidence}
+    features = {
+        "id": arr.ids,
+        "status": status,
+        "confidence": arr.confidence,
+        "link confidence": arr.link_confidence,
+    }
     size = 2.0 * arr.radius / vox.x
     return PointsData(coords.reshape(-1, 4), size, status_colors(arr.status), features)
 

@@ -10,9 +10,10 @@ centres the camera on the displayed ones.
 The searches are plain functions of the graph (tested without a viewer);
 they scan the current timepoint after the current nucleus, then the later
 timepoints, then wrap around to the start.  Within a timepoint the ids go in
-increasing order, except for "next unvalidated", which puts the doubtful
-predictions first (:func:`~napari_elephant.core.graph.checking.check_order`:
-the network's confidence ascending, nuclei without one last).
+increasing order, except for "next unvalidated" and "next division", which
+put the doubtful ones first (:mod:`~napari_elephant.core.graph.checking`:
+the network's and the linker's confidence ascending, those without one
+last).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph
-from napari_elephant.core.graph.checking import check_order
+from napari_elephant.core.graph.checking import check_order, division_order
 
 if TYPE_CHECKING:
     import napari
@@ -120,7 +121,12 @@ def by_id(graph: TrackingGraph, t: int) -> list[int]:
 
 def by_doubt(graph: TrackingGraph, t: int) -> list[int]:
     """Least confident first: the predictions most likely to be wrong."""
-    return check_order(graph.nuclei(graph.ids_at(t).tolist()))
+    return check_order(graph.nuclei(graph.ids_at(t).tolist()), graph)
+
+
+def by_division_doubt(graph: TrackingGraph, t: int) -> list[int]:
+    """The least sure divisions first (their predicted daughter links' confidence)."""
+    return division_order(graph, graph.ids_at(t).tolist())
 
 
 def scan(
@@ -266,4 +272,10 @@ class Navigator:
         self._next(lambda i: is_track_end(self.graph, i, last), "track end")
 
     def next_division(self) -> None:
-        self._next(lambda i: is_division(self.graph, i), "division")
+        """The next division, the least sure of the timepoint first."""
+        self._next(
+            lambda i: is_division(self.graph, i),
+            "division",
+            by_division_doubt,
+            outside=lambda i: not is_division(self.graph, i),
+        )

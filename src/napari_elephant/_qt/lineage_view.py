@@ -27,6 +27,7 @@ from napari_elephant._napari.layers import STATUS_COLORS
 from napari_elephant._napari.navigation import centre_on
 from napari_elephant._napari.session import session_for
 from napari_elephant.core.graph import Status, TrackingGraph
+from napari_elephant.core.graph.checking import parent_link_confidence
 from napari_elephant.core.lineage_layout import (
     NONE,
     STATUS_ORDER,
@@ -300,8 +301,11 @@ class LineageView(QWidget):
         status = STATUS_ORDER[lay.status[current]].value
         nid = int(lay.ids[current])
         graph = self._graph
-        confidence = graph.nucleus(nid).confidence if graph is not None and nid in graph else None
+        known = graph is not None and nid in graph
+        confidence = graph.nucleus(nid).confidence if known else None
+        link = parent_link_confidence(graph, nid, predicted_only=False) if known else None
         sure = "" if confidence is None else f" · confidence {confidence:.2f}"
+        sure += "" if link is None else f" · link {link:.2f}"
         self.info.setText(f"nucleus {nid} · t {lay.t[current]} · {status}{sure} · {total}")
 
     def select_node(self, index: int, add: bool = False) -> None:

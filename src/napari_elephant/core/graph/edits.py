@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -98,7 +99,7 @@ class GraphEditsMixin:
     ) -> None:
         before = tuple(self.link(int(p), int(c)) for p, c in keys)
         st = parse_status(status)
-        after = tuple(Link(lk.parent, lk.child, st) for lk in before)
+        after = tuple(replace(lk, status=st) for lk in before)
         self.apply(UpdateLinks(before, after, name=f"mark links {st}"))
 
 

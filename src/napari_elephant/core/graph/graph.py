@@ -34,6 +34,13 @@ from napari_elephant.core.graph.limits import (
 )
 from napari_elephant.core.graph.model import Link, Nucleus
 
+CONFIDENCE = "confidence"  # edge data key of a link's confidence, absent when it has none
+
+
+def _link(parent: int, child: int, data: dict) -> Link:
+    """The Link record of an edge and its data."""
+    return Link(parent, child, data["status"], data.get(CONFIDENCE))
+
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
@@ -215,15 +222,15 @@ class TrackingGraph(GraphEditsMixin):
 
     def parent_links(self, nid: int) -> list[Link]:
         """Every link to a parent, rejected ones included (any number of those)."""
-        return [Link(p, nid, d["status"]) for p, d in self._g._pred[nid].items()]
+        return [_link(p, nid, d) for p, d in self._g._pred[nid].items()]
 
     def child_links(self, nid: int) -> list[Link]:
         """Every link to a child, rejected ones included, by child id."""
-        return [Link(nid, c, d["status"]) for c, d in sorted(self._g._succ[nid].items())]
+        return [_link(nid, c, d) for c, d in sorted(self._g._succ[nid].items())]
 
     def link(self, parent: int, child: int) -> Link:
         try:
-            return Link(parent, child, self._g._succ[parent][child]["status"])
+            return _link(parent, child, self._g._succ[parent][child])
         except KeyError:
             raise GraphError(f"no link {parent} → {child}") from None
 
@@ -231,7 +238,7 @@ class TrackingGraph(GraphEditsMixin):
         return self._g.has_edge(parent, child)
 
     def links(self) -> Iterator[Link]:
-        return (Link(p, c, s) for p, c, s in self._g.edges(data="status"))
+        return (_link(p, c, d) for p, c, d in self._g.edges(data=True))
 
     def links_of(self, nid: int) -> list[Link]:
         """Every link that touches a nucleus (to its parents and children), rejected included."""
@@ -343,6 +350,8 @@ class TrackingGraph(GraphEditsMixin):
         self._check_links(links)
         for lk in links:
             self._g.add_edge(lk.parent, lk.child, status=lk.status)
+            if lk.confidence is not None:
+                self._g._succ[lk.parent][lk.child][CONFIDENCE] = lk.confidence
         if links:
             self.events.links_added.emit(tuple(lk.key for lk in links))
 

@@ -195,15 +195,29 @@ def flatten_to_2d(nucleus: Nucleus) -> Nucleus:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """A directed link from a parent nucleus to a later child nucleus."""
+    """A directed link from a parent nucleus to a later child nucleus.
+
+    ``confidence`` is what the linker thought of a link it proposed (in
+    [0, 1], kept when the link is accepted or rejected); None for links a
+    person drew and files that do not carry it.
+    """
 
     parent: int
     child: int
     status: Status = Status.ACCEPTED
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, Status):
             object.__setattr__(self, "status", parse_status(self.status))
+        if self.confidence is not None:
+            q = float(self.confidence)
+            if not (np.isfinite(q) and 0.0 <= q <= 1.0):
+                raise GraphError(
+                    f"link {self.parent} → {self.child}: confidence must be a number in "
+                    f"[0, 1], got {self.confidence!r}"
+                )
+            object.__setattr__(self, "confidence", q)
 
     @property
     def key(self) -> tuple[int, int]:

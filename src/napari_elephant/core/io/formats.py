@@ -172,10 +172,10 @@ def with_fresh_ids(graph: TrackingGraph, first_id: int) -> TrackingGraph:
     TrackMate) are renumbered before a merge, so they add nuclei instead of
     overwriting the workspace's nuclei that happen to share an id.
     """
-    from napari_elephant.core.graph import Link, TrackingGraph
+    from napari_elephant.core.graph import TrackingGraph
 
     old = sorted(n.id for n in graph.nuclei())
     new = {nid: first_id + k for k, nid in enumerate(old)}
     nuclei = [replace(n, id=new[n.id]) for n in graph.nuclei(old)]
-    links = [Link(new[lk.parent], new[lk.child], lk.status) for lk in graph.links()]
+    links = [replace(lk, parent=new[lk.parent], child=new[lk.child]) for lk in graph.links()]
     return TrackingGraph.from_records(nuclei, links)

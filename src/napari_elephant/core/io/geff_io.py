@@ -118,7 +118,8 @@ def _load(path: Path) -> dict:
         wanted = {"t", *_SPATIAL, "radius", "status", "origin", "tags", CONFIDENCE_PROP}
         wanted |= {ax.name for ax in meta.axes or ()} | {meta.ellipsoid, meta.sphere}
         reader.read_node_props([n for n in reader.node_prop_names if n in wanted])
-        reader.read_edge_props([n for n in reader.edge_prop_names if n == "status"])
+        edge_wanted = {"status", CONFIDENCE_PROP}
+        reader.read_edge_props([n for n in reader.edge_prop_names if n in edge_wanted])
         return dict(reader.build())
     except Exception as e:  # pydantic, zarr, geff and OS errors alike
         lines = str(e).strip().splitlines() or [type(e).__name__]
@@ -241,7 +242,7 @@ def _nuclei(
 
 
 def _confidences(prop: dict | None, n: int) -> list[float | None]:
-    """A confidence per node, None where it is absent or not a number in [0, 1]
+    """A confidence per node or edge, None where it is absent or not a number in [0, 1]
     (another tool's property of that name need not be ours: it is dropped, not refused)."""
     if prop is None:
         return [None] * n
@@ -330,9 +331,9 @@ def _links(mem: dict, ids: np.ndarray, t: np.ndarray, path: Path) -> list[Link]:
     status = _enum_column(prop, Status, Status.ACCEPTED, len(edges), where, path)
     lineage = np.fromiter((s != Status.REJECTED for s in status), bool, count=len(edges))
     _check_degrees(edges[lineage], path)
-    return list(
-        starmap(Link, zip(edges[:, 0].tolist(), edges[:, 1].tolist(), status, strict=True))
-    )
+    confidence = _confidences(mem["edge_props"].get(CONFIDENCE_PROP), len(edges))
+    columns = (edges[:, 0].tolist(), edges[:, 1].tolist(), status, confidence)
+    return list(starmap(Link, zip(*columns, strict=True)))
 
 
 def _check_degrees(edges: np.ndarray, path: Path) -> None:

@@ -14,7 +14,9 @@ What we write (geff 1.3 array API, zarr format 2 by default, as geff does):
 - node prop ``confidence`` (float64, the detection network's confidence in
   [0, 1]) when some nucleus has one; nuclei without one are marked in geff's
   ``missing`` mask and hold NaN, so a tool that ignores the mask sees no number;
-- edge prop ``status`` (str);
+- edge prop ``status`` (str) and, when any link has one, ``confidence``
+  (float64, the linker's confidence in a link it proposed, missing where a
+  link has none);
 - ``extra["napari_elephant"] = {"format_version": 1, "next_id": ...}`` so that
   ids of deleted nuclei are never handed out again after a reload.
 
@@ -37,7 +39,7 @@ from geff.core_io import write_arrays
 from geff_spec import Axis, DisplayHint, GeffMetadata, PropMetadata
 
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.graph import Nucleus, TrackingGraph, six_to_cov
+from napari_elephant.core.graph import Link, Nucleus, TrackingGraph, six_to_cov
 from napari_elephant.core.io.atomic import swap_folder_into_place
 from napari_elephant.core.io.geff_io import (
     _SPATIAL,
@@ -90,6 +92,8 @@ def _write_store(graph: TrackingGraph, store: Path, zarr_format: int, two_d: boo
         raise InvalidInputError("GEFF cannot store negative nucleus ids")
     edge_ids = np.array([(lk.parent, lk.child) for lk in links], dtype=np.uint64).reshape(-1, 2)
     edge_props = {"status": _prop(np.array([lk.status.value for lk in links], dtype=str))}
+    if any(lk.confidence is not None for lk in links):
+        edge_props[CONFIDENCE_PROP] = _confidences(links)
     node_props = _node_props(nuclei, two_d)
     write_arrays(
         str(store),
@@ -97,7 +101,7 @@ def _write_store(graph: TrackingGraph, store: Path, zarr_format: int, two_d: boo
         node_props,
         edge_ids,
         edge_props,
-        _metadata(graph, set(node_props), two_d=two_d),
+        _metadata(graph, set(node_props), two_d=two_d, link_confidence=len(edge_props) > 1),
         zarr_format=zarr_format,  # type: ignore[arg-type]
         structure_validation=False,  # we built it; validation would re-read every array
     )
@@ -127,20 +131,29 @@ def _node_props(nuclei: list[Nucleus], two_d: bool = False) -> dict[str, dict]:
     return props
 
 
-def _confidences(nuclei: list[Nucleus]) -> dict:
-    """Confidence values, NaN and flagged missing where a nucleus has none."""
+def _confidences(records: list[Nucleus] | list[Link]) -> dict:
+    """Confidence values, NaN and flagged missing where a nucleus or link has none."""
     values = np.array(
-        [np.nan if nu.confidence is None else nu.confidence for nu in nuclei], dtype=np.float64
+        [np.nan if r.confidence is None else r.confidence for r in records], dtype=np.float64
     )
     missing = np.isnan(values)
     return {"values": values, "missing": missing if missing.any() else None}
+
+
+def _described(described: dict[str, tuple]) -> dict[str, PropMetadata]:
+    return {
+        name: PropMetadata(identifier=name, dtype=dtype, unit=unit, description=text)
+        for name, (dtype, unit, text) in described.items()
+    }
 
 
 def _cov_name(two_d: bool) -> str:
     return COVARIANCE_2D_PROP if two_d else COVARIANCE_PROP
 
 
-def _metadata(graph: TrackingGraph, written: set[str], two_d: bool = False) -> GeffMetadata:
+def _metadata(
+    graph: TrackingGraph, written: set[str], two_d: bool = False, link_confidence: bool = False
+) -> GeffMetadata:
     spatial = _SPATIAL[1:] if two_d else _SPATIAL
     axes = [Axis(name="t", type="time", unit="frame")]
     axes += [Axis(name=a, type="space", unit="micrometer") for a in spatial]
@@ -154,15 +167,15 @@ def _metadata(graph: TrackingGraph, written: set[str], two_d: bool = False) -> G
         described["tags"] = ("str", None, "tags joined by commas")
     if CONFIDENCE_PROP in written:
         described[CONFIDENCE_PROP] = ("float64", None, "detection network's confidence, 0-1")
-    props = {
-        name: PropMetadata(identifier=name, dtype=dtype, unit=unit, description=text)
-        for name, (dtype, unit, text) in described.items()
-    }
+    props = _described(described)
+    edge_described = {"status": ("str", None, "predicted, accepted or rejected")}
+    if link_confidence:
+        edge_described[CONFIDENCE_PROP] = ("float64", None, "linker's confidence, 0-1")
     return GeffMetadata(
         directed=True,
         axes=axes,
         node_props_metadata=props,
-        edge_props_metadata={},
+        edge_props_metadata=_described(edge_described),
         ellipsoid=_cov_name(two_d),
         display_hints=DisplayHint(
             display_horizontal="x",

@@ -12,8 +12,8 @@ timepoints it links; new links are ``predicted``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import (
@@ -24,7 +24,8 @@ from napari_elephant.core.graph import (
     Status,
     TrackingGraph,
 )
-from napari_elephant.core.linking.coherence import coherent_link
+from napari_elephant.core.linking.coherence import coherent_plan
+from napari_elephant.core.linking.confidence import link_confidences
 from napari_elephant.core.linking.estimator import PositionEstimator
 from napari_elephant.core.linking.fleeting import drop_fleeting_daughters
 from napari_elephant.core.linking.frames import Key, Scope, frame_pair, make_scope
@@ -46,7 +47,8 @@ class LinkPlan:
     """What a run will change: the links it proposes, what it replaces, the gaps it fills.
 
     ``scope`` holds exactly what gets replaced: after a stop, only the stale
-    links of the steps that ran (and no nuclei).
+    links of the steps that ran (and no nuclei).  ``confidence``: the
+    linker's confidence in each proposed link (:mod:`.confidence`).
     """
 
     method: str
@@ -55,6 +57,7 @@ class LinkPlan:
     steps_done: int
     stopped: bool = False
     gaps: tuple[Gap, ...] = ()
+    confidence: Mapping[Key, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,16 @@ def plan_links(
     params = resolve_linking(params, nuclei_of(graph, scope.timepoints))
     gaps = GapFinder(graph, scope, params, estimator)
     steps, proposed, bridges = scope.steps, [], []
+    sure: dict[Key, float] = {}
     start = time.perf_counter()
     for i, t in enumerate(steps):
         if stop is not None and stop.check():
             partial = _partial(graph, scope, steps[:i])
             kept = _settled(graph, scope, proposed, bridges, steps[i - 1] if i else None)
-            return LinkPlan(method, partial, kept, i, True, tuple(bridges))
-        links = coherent_link(linker, frame_pair(graph, scope, t, estimator), params, coherence)
+            return LinkPlan(method, partial, kept, i, True, tuple(bridges), sure)
+        pair = frame_pair(graph, scope, t, estimator)
+        links, used = coherent_plan(linker, pair, params, coherence)
+        sure.update(link_confidences(used, links))
         gaps.add_links(links)
         found = gaps.bridge(t)
         proposed += links
@@ -144,7 +150,7 @@ def plan_links(
         )
         yield Progress(TASK, i + 1, len(steps), elapsed=elapsed, message=message, extra={"t": t})
     kept = _settled(graph, scope, proposed, bridges)
-    return LinkPlan(method, scope, kept, len(steps), False, tuple(bridges))
+    return LinkPlan(method, scope, kept, len(steps), False, tuple(bridges), sure)
 
 
 def _settled(
@@ -168,10 +174,14 @@ def _partial(graph: TrackingGraph, scope: Scope, done: list[int]) -> Scope:
 
 def apply_plan(graph: TrackingGraph, plan: LinkPlan) -> LinkResult:
     """Write a plan into the graph as one undoable action."""
-    proposed = set(plan.proposed)
-    remove = [k for k in sorted(plan.scope.stale_links) if k not in proposed]
-    add = [Link(p, c, Status.PREDICTED) for p, c in plan.proposed]
-    add = [lk for lk in add if lk.key not in plan.scope.stale_links]
+    proposed, sure = set(plan.proposed), plan.confidence
+    stale = plan.scope.stale_links
+    # a link proposed again is rewritten when its confidence changed
+    same = {k for k in proposed & stale if graph.link(*k).confidence == sure.get(k)}
+    remove = [k for k in sorted(stale) if k not in same]
+    add = [Link(p, c, Status.PREDICTED, sure.get((p, c))) for p, c in plan.proposed]
+    add = [lk for lk in add if lk.key not in same]
+    fresh = [lk for lk in add if lk.key not in stale]
     n_new = 0
     with graph.batch(f"link ({plan.method})"):
         if remove:
@@ -186,9 +196,9 @@ def apply_plan(graph: TrackingGraph, plan: LinkPlan) -> LinkResult:
             n_new += len(nuclei)
     return LinkResult(
         method=plan.method,
-        links_added=len(add),
-        links_removed=len(remove),
-        links_unchanged=len(proposed) - len(add),
+        links_added=len(fresh),
+        links_removed=len(remove) - (len(add) - len(fresh)),
+        links_unchanged=len(proposed) - len(fresh),
         nuclei_removed=len(plan.scope.stale_nuclei),
         nuclei_interpolated=n_new,
         steps=plan.steps_done,

@@ -72,8 +72,16 @@ def coherent_link(
     second child.  Divisions come afterwards, from the pair's symmetry
     (:func:`sibling_divisions`).
     """
+    return coherent_plan(linker, pair, params, rounds)[0]
+
+
+def coherent_plan(
+    linker: Linker, pair: FramePair, params: LinkingParams, rounds: int
+) -> tuple[list[tuple[int, int]], FramePair]:
+    """:func:`coherent_link`'s links and the pair as it linked them last (its
+    estimates corrected by the rounds), which the links' confidences are read from."""
     if rounds <= 0:
-        return linker(pair, params)
+        return linker(pair, params), pair
     single = params.model_copy(update={"division_cost": 1e9, "d_disp": np.inf, "d_dist": 0.0})
     links, current = linker(pair, single), pair
     seen = {frozenset(links)}
@@ -83,7 +91,7 @@ def coherent_link(
         if frozenset(links) in seen:
             break
         seen.add(frozenset(links))
-    return links + sibling_divisions(current, links, params)
+    return links + sibling_divisions(current, links, params), current
 
 
 def sibling_divisions(
@@ -132,9 +140,7 @@ def sibling_divisions(
     ]
 
 
-def _first_children(
-    pair: FramePair, links: list[tuple[int, int]]
-) -> list[tuple[int, np.ndarray]]:
+def _first_children(pair: FramePair, links: list[tuple[int, int]]) -> list[tuple[int, np.ndarray]]:
     """(parent index, first child's estimate) of every parent that may take a second
     child: one proposed child and no kept one, or one kept child (a link a human
     made is as good a first daughter as a proposed one) and nothing proposed."""
@@ -160,14 +166,23 @@ def straddles(
     """
     if pair.parent_covs is None:
         return np.ones(mid.shape[:2], dtype=bool)
+    return midpoint_depth(pair, links, parents, mid) <= 1.0
+
+
+def midpoint_depth(
+    pair: FramePair, links: list[tuple[int, int]], parents: np.ndarray, mid: np.ndarray
+) -> np.ndarray:
+    """(n_left, n_parents) squared Mahalanobis distance of each midpoint from each
+    mother in her widened ellipsoid (0 at her centre, 1 on her rim)."""
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
     col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
-    ends = np.array([(col[p], row[c]) for p, c in links], dtype=np.int64).reshape(-1, 2)
+    ends = [(col[p], row[c]) for p, c in links if c in row and p in col]
+    ends = np.array(ends, dtype=np.int64).reshape(-1, 2)
     misses = np.linalg.norm(pair.parent_centers[ends[:, 0]] - pair.estimates[ends[:, 1]], axis=1)
     miss = float(np.quantile(misses, MISS_QUANTILE)) if len(misses) else 0.0
     reach = np.linalg.inv(pair.parent_covs[parents] + miss**2 * np.eye(3))
     off = mid - pair.parent_centers[parents][None]
-    return np.einsum("lpi,pij,lpj->lp", off, reach, off) <= 1.0
+    return np.einsum("lpi,pij,lpj->lp", off, reach, off)
 
 
 def _allowed(pair: FramePair, cost: np.ndarray, left: np.ndarray, parents: np.ndarray):

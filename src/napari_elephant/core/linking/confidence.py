@@ -1,0 +1,79 @@
+"""How sure the linker is of each link it proposes, for "next to check".
+
+A link is doubtful when another choice was nearly as good.  For a link
+parent → child at distance d (the child's estimate at t−1 to the parent),
+the nearest alternative is the nearest *other* parent of that child or the
+nearest *other* child of that parent (a daughter's sister does not count),
+at distance a; the confidence is 1 − (d / a)², 1 when nothing else lies
+within reach and 0 when an alternative is as near.  Both daughters of a
+division also carry how squarely they straddle their mother: 1 − m², m
+the Mahalanobis distance of their midpoint in her widened ellipsoid
+(:func:`~napari_elephant.core.linking.coherence.straddles`; 1 at her
+centre, 0 on her rim).  Distances are taken between the estimates the
+linker used last (after the coherence rounds).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from napari_elephant.core.linking.coherence import midpoint_depth
+from napari_elephant.core.linking.frames import Key
+from napari_elephant.core.linking.problem import FramePair
+
+NEIGHBOURS = 3  # alternatives looked at per side: the link's own end and two others
+
+
+def link_confidences(pair: FramePair, links: list[Key]) -> dict[Key, float]:
+    """Confidence in [0, 1] of each proposed link of one pair."""
+    if not links:
+        return {}
+    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
+    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
+    ends = np.array([(col[p], row[c]) for p, c in links], dtype=np.int64)
+    kids: dict[int, list[int]] = defaultdict(list)
+    for i, j in ends.tolist():
+        kids[i].append(j)
+    d = np.linalg.norm(pair.estimates[ends[:, 1]] - pair.parent_centers[ends[:, 0]], axis=1)
+    alt = np.minimum(_other_parent(pair, ends), _other_child(pair, ends, kids))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(np.isfinite(alt), 1.0 - (d / np.maximum(alt, 1e-9)) ** 2, 1.0)
+    q = np.clip(q, 0.0, 1.0)
+    single = [lk for lk, (i, _) in zip(links, ends.tolist(), strict=True) if len(kids[i]) == 1]
+    for n, (i, _) in enumerate(ends.tolist()):
+        if len(kids[i]) == 2:
+            q[n] = min(q[n], _division(pair, single, i, kids[i]))
+    return {(int(p), int(c)): float(v) for (p, c), v in zip(links, q.tolist(), strict=True)}
+
+
+def _other_parent(pair: FramePair, ends: np.ndarray) -> np.ndarray:
+    """Per link: distance from the child's estimate to the nearest parent but its own."""
+    k = min(2, pair.n_parents)
+    dist, idx = cKDTree(pair.parent_centers).query(pair.estimates[ends[:, 1]], k=k)
+    dist, idx = dist.reshape(len(ends), k), idx.reshape(len(ends), k)
+    dist = np.where(idx == ends[:, :1], np.inf, dist)
+    return dist.min(axis=1)
+
+
+def _other_child(pair: FramePair, ends: np.ndarray, kids: dict[int, list[int]]) -> np.ndarray:
+    """Per link: distance from the parent to the nearest child estimate not its own."""
+    k = min(NEIGHBOURS, pair.n_children)
+    dist, idx = cKDTree(pair.estimates).query(pair.parent_centers[ends[:, 0]], k=k)
+    dist, idx = dist.reshape(len(ends), k), idx.reshape(len(ends), k)
+    own = np.full((len(ends), 2), -1, dtype=np.int64)
+    for n, i in enumerate(ends[:, 0].tolist()):
+        own[n, : len(kids[i])] = kids[i][:2]
+    mine = (idx[:, :, None] == own[:, None, :]).any(axis=2)
+    return np.where(mine, np.inf, dist).min(axis=1)
+
+
+def _division(pair: FramePair, links: list[Key], parent: int, daughters: list[int]) -> float:
+    """1 − m² of the daughters' midpoint in the mother (1 without her ellipsoid)."""
+    if pair.parent_covs is None:
+        return 1.0
+    mid = pair.estimates[daughters].mean(axis=0)
+    m2 = midpoint_depth(pair, links, np.array([parent]), mid[None, None, :])[0, 0]
+    return float(np.clip(1.0 - m2, 0.0, 1.0))
