@@ -138,6 +138,16 @@ class TrainingParams(_Params):
         description="Keep the mean of the weights over the second half of each round "
         "instead of the last step's (steadier rounds; docs/detection.md).",
     )
+    hold_unlabelled: float = Field(
+        1.0,
+        ge=0,
+        title="Later rounds: hold what nobody labelled",
+        description="Weight of a term that keeps the network's answer on voxels no "
+        "annotation labels close to what it was at the start of the round, once the "
+        "network has been trained on this workspace: a round learns from the new "
+        "annotations without swinging the rest of the prediction (0: off; "
+        "docs/detection.md).",
+    )
     prior: bool = Field(
         False,
         title="Prior phase from scratch",

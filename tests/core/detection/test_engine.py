@@ -168,3 +168,29 @@ def test_the_network_grid_follows_the_nucleus_size(ws):
     lateral = setup.grid.voxel_size.y / ws.voxel_size.y
     assert 3.5 < lateral < 4.5
     assert setup.grid.shape[1] < ws.open_image().shape_zyx[1] / 3.5
+
+
+def test_a_round_holds_the_unlabelled_voxels_only_of_a_network_trained_here(trained, monkeypatch):
+    seen = {}
+    real = engine._train
+
+    def spy(model, *args, held=None, **kwargs):
+        seen["held"] = held
+        if held is not None:  # a frozen copy of the network as the round starts
+            seen["same"] = all(
+                torch.equal(a, b)
+                for a, b in zip(
+                    held.state_dict().values(), model.state_dict().values(), strict=True
+                )
+            )
+            seen["frozen"] = not any(p.requires_grad for p in held.parameters())
+        return (yield from real(model, *args, held=held, **kwargs))
+
+    monkeypatch.setattr(engine, "_train", spy)
+    two = FAST.model_copy(update={"steps": 2})
+    drain(engine.train_round(trained, CPU, two, [0]))
+    assert seen["held"] is not None and seen["same"] and seen["frozen"]
+    drain(engine.train_round(trained, CPU, two, [0], start="scratch"))
+    assert seen["held"] is None  # a new network has to adapt everywhere
+    drain(engine.train_round(trained, CPU, two.model_copy(update={"hold_unlabelled": 0.0}), [0]))
+    assert seen["held"] is None

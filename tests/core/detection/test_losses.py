@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from napari_elephant.core.detection.labels import BACKGROUND, CENTER, IGNORE, PERIPHERY
-from napari_elephant.core.detection.losses import prior_loss, smooth_loss, vclass_loss
+from napari_elephant.core.detection.losses import hold_loss, prior_loss, smooth_loss, vclass_loss
 
 
 def _labels(values, shape=None) -> torch.Tensor:
@@ -134,3 +134,17 @@ def test_prior_loss_hand_value():
         [-image[:, 0] * 40 + 20, image[:, 0] * 40 - 20, torch.full_like(image[:, 0], -50.0)], dim=1
     )  # background ≈ 1 − y, centre ≈ y
     assert float(prior_loss(perfect, image)) < 1e-6
+
+
+def test_hold_loss_is_the_kl_over_the_unlabelled_voxels_only():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]).T.reshape(1, 3, 1, 1, 2)
+    same = torch.softmax(logits, dim=1)
+    mask = torch.tensor([True, True]).reshape(1, 1, 1, 2)
+    assert float(hold_loss(logits, same, mask)) == pytest.approx(0.0, abs=1e-6)
+    uniform = torch.full_like(same, 1 / 3)
+    p = torch.softmax(logits, dim=1)[0, :, 0, 0, 1]  # the second voxel's answer
+    kl = float(sum((1 / 3) * (math.log(1 / 3) - math.log(q)) for q in p))
+    only_second = torch.tensor([False, True]).reshape(1, 1, 1, 2)
+    assert float(hold_loss(logits, uniform, only_second)) == pytest.approx(kl, rel=1e-5)
+    none = torch.zeros_like(mask)
+    assert float(hold_loss(logits, uniform, none)) == 0.0

@@ -9,6 +9,7 @@ for the caller to merge into the graph on its own thread.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -208,6 +209,7 @@ def train_round(
         device,
         prior=fresh and params.prior,
         stop=stop,
+        held=_held_copy(model, params, trained_here=optimizer_state is not None),
     )
     if outcome.steps > 0:
         save_checkpoint(
@@ -218,6 +220,19 @@ def train_round(
             extra={"steps": outcome.steps, "last_loss": outcome.last_loss},
         )
     return outcome
+
+
+def _held_copy(
+    model: DetectionUNet, params: TrainingParams, trained_here: bool
+) -> DetectionUNet | None:
+    """A frozen copy of a network this workspace has trained, for the hold term; None
+    for a first round (from the pretrained model or a new network, which has to adapt
+    everywhere) or when the term is off."""
+    if not trained_here or params.hold_unlabelled <= 0:
+        return None
+    held = copy.deepcopy(model)
+    held.requires_grad_(False)
+    return held
 
 
 def prediction_params(ws: Workspace) -> DetectionParams:

@@ -158,3 +158,16 @@ def prior_loss(logits: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     prob = F.softmax(logits, dim=1)
     y = y.to(prob.dtype)
     return (y - prob[:, CENTER]).abs().mean() + ((1.0 - y) - prob[:, BACKGROUND]).abs().mean()
+
+
+def hold_loss(logits: torch.Tensor, held: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean KL(held ‖ network) over the voxels of ``mask`` (0 when there are none).
+
+    ``held`` (N, 3, Z, Y, X) are the class probabilities the network gave at
+    the start of the round; ``mask`` (N, Z, Y, X) the voxels no annotation
+    labels.  Zero when the network still answers there as it did.
+    """
+    logp = F.log_softmax(logits, dim=1)
+    kl = (held * (torch.log(held.clamp_min(1e-8)) - logp)).sum(dim=1)
+    m = mask.to(kl.dtype)
+    return (kl * m).sum() / m.sum().clamp_min(1.0)

@@ -25,7 +25,7 @@ from torch import nn
 from napari_elephant.core.detection.augment import Augmenter
 from napari_elephant.core.detection.background import resolve_threshold, smooth, smoothing_um
 from napari_elephant.core.detection.labels import IGNORE, LabelVolume, render_labels
-from napari_elephant.core.detection.losses import prior_loss, vclass_loss
+from napari_elephant.core.detection.losses import hold_loss, prior_loss, vclass_loss
 from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.training.averaging import WeightAverage
 from napari_elephant.core.training.device import (
@@ -195,12 +195,16 @@ def train_detection(
     device: torch.device,
     prior: bool = False,
     stop: StopFlag | None = None,
+    held: nn.Module | None = None,
 ) -> Generator[Progress, None, TrainOutcome]:
     """Train in place; yields after each step, returns when done or stopped.
 
     ``prior`` runs the paper's prior phase first (L_prior on random crops, three
     epochs at decreasing learning rates), which starts a fresh network off as a
     rough intensity detector so that a handful of annotations suffice.
+    ``held``: a frozen copy of the network as the round starts; on the
+    voxels no annotation labels, the round is pulled towards its answers
+    (weight ``params.hold_unlabelled``, :func:`.losses.hold_loss`).
     """
     rng = np.random.default_rng(params.seed)
     augmenter = Augmenter(rng, voxel_size=voxel_size) if params.augment else None
@@ -212,6 +216,8 @@ def train_detection(
     average = WeightAverage() if params.average_weights else None
     averaged_from = n_prior + len(schedule) // 2 + 1
     fast_layout(model, device).train()
+    if held is not None:
+        fast_layout(held, device).eval()
     for step in range(1, total + 1):
         if stop is not None and stop.is_set():
             _finish(model, average)
@@ -230,9 +236,7 @@ def train_detection(
                 for _ in range(params.batch_size)
             ]
             image, labels, is_false = batch_tensors(crops, device)
-            loss_fn = lambda logits, labels=labels, f=is_false: vclass_loss(  # noqa: E731
-                logits, labels, f, wt=params.wt, wf=params.wf
-            )
+            loss_fn = _labelled_loss(params, image, labels, is_false, held, device)
             task = "training"
         set_lr(optimizer, lr)
         loss = _step(model, optimizer, scaler, device, loss_fn, image)
@@ -241,6 +245,30 @@ def train_detection(
         yield Progress(task, step, total, loss, lr, time.perf_counter() - start)
     _finish(model, average)
     return TrainOutcome(total, loss, False, time.perf_counter() - start)
+
+
+def _labelled_loss(
+    params: TrainingParams,
+    image: torch.Tensor,
+    labels: torch.Tensor,
+    is_false: torch.Tensor,
+    held: nn.Module | None,
+    device: torch.device,
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """L_vclass of the crops, plus the hold term when a start copy is given."""
+    weight = params.hold_unlabelled if held is not None else 0.0
+    target = None
+    if weight > 0:
+        with torch.no_grad(), autocast_context(device):
+            target = torch.softmax(held(image).float(), dim=1)
+
+    def loss(logits: torch.Tensor) -> torch.Tensor:
+        value = vclass_loss(logits, labels, is_false, wt=params.wt, wf=params.wf)
+        if target is None:
+            return value
+        return value + weight * hold_loss(logits, target, labels == IGNORE)
+
+    return loss
 
 
 def _finish(model: nn.Module, average: WeightAverage | None) -> None:
