@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from napari_elephant.core.graph import Origin, Status, TrackingGraph
+from napari_elephant.core.graph.checking import division_doubt
 from napari_elephant.core.metrics import Lineage
 from napari_elephant.core.track_matching import lineage_of, match_nuclei
 
@@ -28,12 +29,17 @@ PRIORITY = {"short": 3, "start": 2, "end": 2, "division": 1}
 
 @dataclass(frozen=True)
 class Spot:
-    """Something that looks wrong at timepoint ``t`` around nucleus ``nid``."""
+    """Something that looks wrong at timepoint ``t`` around nucleus ``nid``.
+
+    ``doubt`` orders spots of one kind: for a division, the linker's
+    confidence in it (the user's **F** visits the least sure first).
+    """
 
     kind: str
     t: int
     nid: int
     center: tuple[float, float, float]
+    doubt: float = 1.0
 
 
 @dataclass
@@ -73,7 +79,9 @@ def find_spots(graph: TrackingGraph, extent_um: np.ndarray, margin: float) -> li
         for nid, c in zip(lin.ids[t].tolist(), lin.centers[t], strict=True):
             kind = _kind(lin, parent, nid, t, first, last, _inside(c, extent_um, margin))
             if kind is not None:
-                spots.append(Spot(kind, t, nid, tuple(float(v) for v in c)))
+                doubt = division_doubt(graph, nid) if kind == "division" else None
+                where = tuple(float(v) for v in c)
+                spots.append(Spot(kind, t, nid, where, 1.0 if doubt is None else doubt))
     return spots
 
 

@@ -5,7 +5,8 @@ timepoint; then, round after round, the loop trains detection (and flow, on
 the links the user accepted), predicts and links everything, and the user
 proofreads a few timepoints — those whose lineage looks worst, spread over
 the movie (``benchmarks/oracle.py``: track starts and ends inside the movie,
-short tracks, divisions).  At each suspicious spot it looks at the truth of
+short tracks, divisions, the least sure division first as the **F** key
+visits them).  At each suspicious spot it looks at the truth of
 what it sees and corrects it as a person would: accept a right nucleus
 (moved onto the truth when off), reject a false one, add the missed ones
 nearby, accept right links, unlink wrong ones and link the true parent and
@@ -157,7 +158,8 @@ def proofread(
 
 
 def _urgency(spot: Spot) -> tuple:
-    return (-PRIORITY[spot.kind], spot.nid)
+    """Most telling kind first; within a kind the least sure (divisions), then by id."""
+    return (-PRIORITY[spot.kind], spot.doubt, spot.nid)
 
 
 def score(ws: Workspace, truth: TrackingGraph, oracle: Oracle, extra: dict) -> dict:

@@ -149,3 +149,19 @@ def test_two_touching_nuclei_seen_as_one_are_split():
     assert oracle.ledger.actions == Counter({"add": 1, "move": 1})
     centers = sorted(tuple(n.center) for n in g.nuclei_at(1))
     assert np.allclose(centers, [truth.nucleus(a[1]).center, truth.nucleus(b[1]).center])
+
+
+def test_a_division_spot_carries_the_linkers_doubt():
+    from napari_elephant.core.graph import Link
+
+    g = TrackingGraph()
+    doubt = {}
+    for x, q in ((20, 0.9), (60, 0.2)):  # a sure and an unsure division
+        mother = g.add_nucleus(0, (10, 50, x), radius=R)
+        kids = [g.add_nucleus(1, (10, 50 + dy, x), radius=R) for dy in (-4, 4)]
+        g.add_links([Link(mother, k, Status.PREDICTED, q) for k in kids])
+        for k in kids:  # the daughters go on to the end of the movie
+            g.add_link(k, g.add_nucleus(2, g.nucleus(k).center, radius=R), Status.PREDICTED)
+        doubt[mother] = q
+    spots = find_spots(g, EXTENT, 4.0)
+    assert {s.nid: s.doubt for s in spots if s.kind == "division"} == doubt
