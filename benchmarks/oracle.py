@@ -244,6 +244,19 @@ class Oracle:
         return tid is not None and self.truth.parent(tid) == parent_tid
 
     # -- one spot
+    def fix_within(self, spot: Spot, cap: int) -> bool:
+        """Fix a spot unless that would touch more than ``cap`` nuclei in all: then
+        the step is undone (the user stops short of the budget) and False returned."""
+        before = Ledger(Counter(self.ledger.actions), set(self.ledger.touched),
+                        set(self.ledger.recent), self.ledger.spots)  # fmt: skip
+        seen = len(self.seen)
+        self.fix(spot)
+        if len(self.ledger.touched) <= cap:
+            return True
+        self.graph.undo()
+        self.ledger, self.seen = before, self.seen[:seen]
+        return False
+
     def fix(self, spot: Spot) -> None:
         """Look at a spot and correct what is wrong there (one undoable step)."""
         self.seen.append(spot)

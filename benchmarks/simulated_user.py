@@ -153,7 +153,8 @@ def proofread(
         for spot in here:
             if len(oracle.ledger.touched) >= min(share, start + quota):
                 break
-            oracle.fix(spot)
+            if not oracle.fix_within(spot, start + quota):
+                break  # the budget is a hard limit: a fix that would pass it is undone
     return chosen
 
 

@@ -165,3 +165,16 @@ def test_a_division_spot_carries_the_linkers_doubt():
         doubt[mother] = q
     spots = find_spots(g, EXTENT, 4.0)
     assert {s.nid: s.doubt for s in spots if s.kind == "division"} == doubt
+
+
+def test_a_fix_that_would_pass_the_budget_is_undone():
+    truth = TrackingGraph()
+    track(truth, (10, 50, 50), range(3))
+    g = predicted_copy(truth)
+    fp = g.add_nucleus(1, (10, 20, 20), radius=R, status=Status.PREDICTED)
+    oracle = Oracle(g, truth, dmax=3.0, look=6.0, tol=1.0)
+    spot = Spot("short", 1, fp, g.nucleus(fp).center)
+    assert not oracle.fix_within(spot, cap=0)
+    assert g.nucleus(fp).status == Status.PREDICTED
+    assert oracle.ledger.total == 0 and not oracle.ledger.touched and not oracle.seen
+    assert oracle.fix_within(spot, cap=1) and g.nucleus(fp).status == Status.REJECTED
