@@ -174,15 +174,25 @@ def midpoint_depth(
 ) -> np.ndarray:
     """(n_left, n_parents) squared Mahalanobis distance of each midpoint from each
     mother in her widened ellipsoid (0 at her centre, 1 on her rim)."""
+    reach = np.linalg.inv(widened_covs(pair, parents, estimate_miss(pair, links)))
+    off = mid - pair.parent_centers[parents][None]
+    return np.einsum("lpi,pij,lpj->lp", off, reach, off)
+
+
+def estimate_miss(pair: FramePair, links: list[tuple[int, int]]) -> float:
+    """How far the pair's motion estimates miss their parents: the
+    :data:`MISS_QUANTILE` of ``|parent − estimate|`` over ``links`` (0 without)."""
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
     col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
     ends = [(col[p], row[c]) for p, c in links if c in row and p in col]
     ends = np.array(ends, dtype=np.int64).reshape(-1, 2)
     misses = np.linalg.norm(pair.parent_centers[ends[:, 0]] - pair.estimates[ends[:, 1]], axis=1)
-    miss = float(np.quantile(misses, MISS_QUANTILE)) if len(misses) else 0.0
-    reach = np.linalg.inv(pair.parent_covs[parents] + miss**2 * np.eye(3))
-    off = mid - pair.parent_centers[parents][None]
-    return np.einsum("lpi,pij,lpj->lp", off, reach, off)
+    return float(np.quantile(misses, MISS_QUANTILE)) if len(misses) else 0.0
+
+
+def widened_covs(pair: FramePair, parents: np.ndarray, miss: float) -> np.ndarray:
+    """(n, 3, 3) the mothers' ellipsoids widened by the estimates' miss."""
+    return pair.parent_covs[parents] + miss**2 * np.eye(3)
 
 
 def _allowed(pair: FramePair, cost: np.ndarray, left: np.ndarray, parents: np.ndarray):

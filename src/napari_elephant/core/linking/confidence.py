@@ -20,7 +20,7 @@ from collections import defaultdict
 import numpy as np
 from scipy.spatial import cKDTree
 
-from napari_elephant.core.linking.coherence import midpoint_depth
+from napari_elephant.core.linking.coherence import estimate_miss, widened_covs
 from napari_elephant.core.linking.frames import Key
 from napari_elephant.core.linking.problem import FramePair
 
@@ -42,10 +42,7 @@ def link_confidences(pair: FramePair, links: list[Key]) -> dict[Key, float]:
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(np.isfinite(alt), 1.0 - (d / np.maximum(alt, 1e-9)) ** 2, 1.0)
     q = np.clip(q, 0.0, 1.0)
-    single = [lk for lk, (i, _) in zip(links, ends.tolist(), strict=True) if len(kids[i]) == 1]
-    for n, (i, _) in enumerate(ends.tolist()):
-        if len(kids[i]) == 2:
-            q[n] = min(q[n], _division(pair, single, i, kids[i]))
+    q = np.minimum(q, _divisions(pair, links, ends, kids))
     return {(int(p), int(c)): float(v) for (p, c), v in zip(links, q.tolist(), strict=True)}
 
 
@@ -70,10 +67,21 @@ def _other_child(pair: FramePair, ends: np.ndarray, kids: dict[int, list[int]]) 
     return np.where(mine, np.inf, dist).min(axis=1)
 
 
-def _division(pair: FramePair, links: list[Key], parent: int, daughters: list[int]) -> float:
-    """1 − m² of the daughters' midpoint in the mother (1 without her ellipsoid)."""
-    if pair.parent_covs is None:
-        return 1.0
-    mid = pair.estimates[daughters].mean(axis=0)
-    m2 = midpoint_depth(pair, links, np.array([parent]), mid[None, None, :])[0, 0]
-    return float(np.clip(1.0 - m2, 0.0, 1.0))
+def _divisions(
+    pair: FramePair, links: list[Key], ends: np.ndarray, kids: dict[int, list[int]]
+) -> np.ndarray:
+    """Per link: 1 − m² of its division's midpoint in the mother, 1 for a one-child link
+    (and without the mothers' ellipsoids)."""
+    out = np.ones(len(ends))
+    mothers = np.array([i for i, k in kids.items() if len(k) == 2], dtype=np.int64)
+    if pair.parent_covs is None or not len(mothers):
+        return out
+    single = [lk for lk, (i, _) in zip(links, ends.tolist(), strict=True) if len(kids[i]) == 1]
+    reach = np.linalg.inv(widened_covs(pair, mothers, estimate_miss(pair, single)))
+    mid = np.array([pair.estimates[kids[i]].mean(axis=0) for i in mothers.tolist()])
+    off = mid - pair.parent_centers[mothers]
+    sure = np.clip(1.0 - np.einsum("pi,pij,pj->p", off, reach, off), 0.0, 1.0)
+    by_mother = dict(zip(mothers.tolist(), sure.tolist(), strict=True))
+    for n, i in enumerate(ends[:, 0].tolist()):
+        out[n] = by_mother.get(i, 1.0)
+    return out
