@@ -15,8 +15,10 @@ one process, so the comparison is side by side:
     cd benchmarks && ../.venv/bin/python round_stability.py [--preset crowded_dim]
         [--seed 1001] [--rounds 5] [--train-seeds 0 1] [--threads 1]
 
-Settings compared: the workspace defaults, and the defaults with
-``average_weights`` on (the mean of each round's second half of weights).
+Settings compared: the workspace defaults, the defaults without the hold
+on unlabelled voxels (``hold_unlabelled`` 0, docs/detection.md), and the
+defaults with ``average_weights`` on (the mean of each round's second half
+of weights).  ``--settings`` picks some of them.
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ from napari_elephant.core.training.progress import drain
 from napari_elephant.core.workspace import Workspace
 
 DMAX = 3.0
-SETTINGS = {"default": {}, "averaged": {"average_weights": True}}
+SETTINGS = {
+    "default": {},
+    "no hold": {"hold_unlabelled": 0.0},
+    "averaged": {"average_weights": True},
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,6 +61,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--round-steps", type=int, default=50, help="steps of a later round")
     ap.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     ap.add_argument("--json", type=Path)
     return ap.parse_args()
 
@@ -122,8 +129,8 @@ def main() -> None:
         tmp = Path(name)
         files = write_sample(tmp / "sample", args.preset, args.seed)
         truth, plan = files.data.graph, corrections(files.data.graph, args)
-        for label, changes in SETTINGS.items():
-            curves = []
+        for label in args.settings:
+            changes, curves = SETTINGS[label], []
             for seed in args.train_seeds:
                 print(f"{label}, training seed {seed}:")
                 curves.append(run_setting(files.movie, truth, plan, changes, seed, args, tmp))
