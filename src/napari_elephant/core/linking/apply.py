@@ -24,6 +24,7 @@ from napari_elephant.core.graph import (
     Status,
     TrackingGraph,
 )
+from napari_elephant.core.linking.carried import MotionSample, carried_shift, motion_sample
 from napari_elephant.core.linking.coherence import coherent_plan
 from napari_elephant.core.linking.confidence import link_confidences
 from napari_elephant.core.linking.estimator import PositionEstimator
@@ -131,6 +132,7 @@ def plan_links(
     gaps = GapFinder(graph, scope, params, estimator)
     steps, proposed, bridges = scope.steps, [], []
     sure: dict[Key, float] = {}
+    carried: MotionSample | None = None
     start = time.perf_counter()
     for i, t in enumerate(steps):
         if stop is not None and stop.check():
@@ -138,7 +140,10 @@ def plan_links(
             kept = _settled(graph, scope, proposed, bridges, steps[i - 1] if i else None)
             return LinkPlan(method, partial, kept, i, True, tuple(bridges), sure)
         pair = frame_pair(graph, scope, t, estimator)
-        links, used = coherent_plan(linker, pair, params, coherence)
+        links, used = coherent_plan(
+            linker, pair, params, coherence, carried_shift(carried, t, pair)
+        )
+        carried = motion_sample(t, pair, links)
         sure.update(link_confidences(used, links))
         gaps.add_links(links)
         found = gaps.bridge(t)

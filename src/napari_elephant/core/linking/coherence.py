@@ -25,6 +25,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
+from napari_elephant.core.linking.carried import misfit
 from napari_elephant.core.linking.problem import FramePair
 from napari_elephant.core.params import LinkingParams
 
@@ -76,14 +77,27 @@ def coherent_link(
 
 
 def coherent_plan(
-    linker: Linker, pair: FramePair, params: LinkingParams, rounds: int
+    linker: Linker,
+    pair: FramePair,
+    params: LinkingParams,
+    rounds: int,
+    start: np.ndarray | None = None,
 ) -> tuple[list[tuple[int, int]], FramePair]:
     """:func:`coherent_link`'s links and the pair as it linked them last (its
-    estimates corrected by the rounds), which the links' confidences are read from."""
+    estimates corrected by the rounds), which the links' confidences are read from.
+    ``start``: a first correction of the estimates (the motion carried from the
+    step before, :mod:`.carried`); the rounds correct from it when the first
+    links it gives fit better than those without it (:func:`.carried.misfit`)."""
     if rounds <= 0:
         return linker(pair, params), pair
     single = params.model_copy(update={"division_cost": 1e9, "d_disp": np.inf, "d_dist": 0.0})
-    links, current = linker(pair, single), pair
+    links = linker(pair, single)
+    if start is not None:  # the carried motion, where its first links fit better
+        moved = shifted(pair, start)
+        carried = linker(moved, single)
+        if misfit(moved, carried, params.d_search) < misfit(pair, links, params.d_search):
+            pair, links = moved, carried
+    current = pair
     seen = {frozenset(links)}
     for _ in range(rounds):
         current = shifted(pair, consensus_shift(pair, links))

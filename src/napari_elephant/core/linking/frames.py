@@ -118,6 +118,7 @@ def frame_pair(
     kept: dict[int, tuple[tuple[float, float], ...]] = {}
     kept_est: dict[int, np.ndarray] = {}
     forbidden: set[Key] = set()
+    moved: list[tuple[np.ndarray, np.ndarray]] = []
     for i, p in enumerate(parents):
         links = kept_children(graph, scope, p.id)
         forbidden |= {(p.id, c) for c, s in links if s == Status.REJECTED}
@@ -125,6 +126,9 @@ def frame_pair(
         capacity[i] -= len(real)  # rejected links take no slot
         if real:
             kept[i] = tuple(_measure(graph, pcenters[i], c, row, est, disp) for c in real)
+        for c in real:
+            where = np.asarray(graph.nucleus(c).center, np.float64)
+            moved.append((where, pcenters[i] - (est[row[c]] if c in row else where)))
         if len(real) == 1:
             c = real[0]
             kept_est[i] = est[row[c]] if c in row else np.asarray(graph.nucleus(c).center)
@@ -140,6 +144,8 @@ def frame_pair(
         centers=np.array([nuclei[i].center for i in free], dtype=np.float64).reshape(-1, 3),
         kept_estimates=kept_est,
         parent_covs=six_to_cov(np.array([p.cov for p in parents], np.float64).reshape(-1, 6)),
+        kept_positions=np.array([m[0] for m in moved], np.float64).reshape(-1, 3),
+        kept_residuals=np.array([m[1] for m in moved], np.float64).reshape(-1, 3),
     )
 
 

@@ -39,6 +39,10 @@ class FramePair:
     None: not checked).  ``kept_estimates[i]`` is the estimated position at
     t−1 of the one lineage child parent ``i`` keeps (when it keeps exactly
     one), so that the child a human linked can be the first of two daughters.
+    ``kept_positions`` / ``kept_residuals`` (m, 3) µm: the centres of the
+    children of all kept lineage links and how far their estimates miss the
+    parent (parent − estimate), the motion a human confirmed
+    (:mod:`~napari_elephant.core.linking.carried`).
     """
 
     parent_ids: np.ndarray
@@ -52,11 +56,13 @@ class FramePair:
     centers: np.ndarray | None = None
     parent_covs: np.ndarray | None = None
     kept_estimates: Mapping[int, np.ndarray] = field(default_factory=dict)
+    kept_positions: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    kept_residuals: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
 
     def __post_init__(self) -> None:
         for name in ("parent_ids", "child_ids"):
             object.__setattr__(self, name, np.asarray(getattr(self, name), np.int64).reshape(-1))
-        for name in ("parent_centers", "estimates"):
+        for name in ("parent_centers", "estimates", "kept_positions", "kept_residuals"):
             xyz = np.asarray(getattr(self, name), np.float64).reshape(-1, 3)
             object.__setattr__(self, name, xyz)
         if self.capacity is None:
