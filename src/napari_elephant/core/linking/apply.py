@@ -27,6 +27,7 @@ from napari_elephant.core.graph import (
 from napari_elephant.core.linking.carried import MotionSample, carried_shift, motion_sample
 from napari_elephant.core.linking.coherence import coherent_plan
 from napari_elephant.core.linking.confidence import link_confidences
+from napari_elephant.core.linking.division_model import learn as learn_divisions
 from napari_elephant.core.linking.estimator import PositionEstimator
 from napari_elephant.core.linking.fleeting import drop_fleeting_daughters
 from napari_elephant.core.linking.frames import Key, Scope, frame_pair, make_scope
@@ -133,13 +134,14 @@ def plan_links(
     steps, proposed, bridges = scope.steps, [], []
     sure: dict[Key, float] = {}
     carried: MotionSample | None = None
+    model = learn_divisions(graph) if coherence > 0 else None
     start = time.perf_counter()
     for i, t in enumerate(steps):
         if stop is not None and stop.check():
             partial = _partial(graph, scope, steps[:i])
             kept = _settled(graph, scope, proposed, bridges, steps[i - 1] if i else None)
             return LinkPlan(method, partial, kept, i, True, tuple(bridges), sure)
-        pair = frame_pair(graph, scope, t, estimator)
+        pair = frame_pair(graph, scope, t, estimator, model)
         links, used = coherent_plan(
             linker, pair, params, coherence, carried_shift(carried, t, pair)
         )

@@ -26,6 +26,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial import cKDTree
 
 from napari_elephant.core.linking.carried import misfit
+from napari_elephant.core.linking.division_model import features
 from napari_elephant.core.linking.problem import FramePair
 from napari_elephant.core.params import LinkingParams
 
@@ -135,14 +136,15 @@ def sibling_divisions(
     firsts = _first_children(pair, links)
     if not len(left) or not firsts:
         return []
-    parents = np.array([i for i, _ in firsts])
-    first = np.array([e for _, e in firsts], dtype=np.float64).reshape(-1, 3)
+    parents = np.array([i for i, _, _ in firsts])
+    first = np.array([e for _, e, _ in firsts], dtype=np.float64).reshape(-1, 3)
     mid = (pair.estimates[left][:, None, :] + first[None]) / 2
     d2 = np.sum((mid - pair.parent_centers[parents][None]) ** 2, axis=2)
     alone = np.sum((first - pair.parent_centers[parents]) ** 2, axis=1)  # the first child's cost
     scale = params.d_search**2
     cost = np.where(d2 <= scale, d2 - alone[None] + params.division_cost * scale, np.inf)
     cost = np.where(straddles(pair, links, parents, mid), cost, np.inf)
+    cost = np.where(learned(pair, parents, first, [r for _, _, r in firsts], left), cost, np.inf)
     cost = _allowed(pair, cost, left, parents)
     full = np.hstack([cost, np.full((len(left), len(left)), np.inf)])
     full[np.arange(len(left)), len(parents) + np.arange(len(left))] = params.start_cost * scale
@@ -154,17 +156,51 @@ def sibling_divisions(
     ]
 
 
-def _first_children(pair: FramePair, links: list[tuple[int, int]]) -> list[tuple[int, np.ndarray]]:
-    """(parent index, first child's estimate) of every parent that may take a second
-    child: one proposed child and no kept one, or one kept child (a link a human
-    made is as good a first daughter as a proposed one) and nothing proposed."""
+def _first_children(
+    pair: FramePair, links: list[tuple[int, int]]
+) -> list[tuple[int, np.ndarray, float]]:
+    """(parent index, first child's estimate, its radius or nan) of every parent that
+    may take a second child: one proposed child and no kept one, or one kept child (a
+    link a human made is as good a first daughter as a proposed one) and nothing
+    proposed."""
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
     col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
-    out = [(col[p], pair.estimates[row[c]]) for p, c in links]
-    out = [(i, e) for i, e in out if pair.capacity[i] >= 2 and i not in pair.kept]
+    radii = pair.child_radii
+    out = [
+        (col[p], pair.estimates[row[c]], np.nan if radii is None else float(radii[row[c]]))
+        for p, c in links
+    ]
+    out = [f for f in out if pair.capacity[f[0]] >= 2 and f[0] not in pair.kept]
     taken = {col[p] for p, _ in links}
-    kept = [(i, np.asarray(e)) for i, e in pair.kept_estimates.items()]
-    return out + [(i, e) for i, e in kept if pair.capacity[i] >= 1 and i not in taken]
+    kept = [
+        (i, np.asarray(e), pair.kept_radii.get(i, np.nan))
+        for i, e in pair.kept_estimates.items()
+        if pair.capacity[i] >= 1 and i not in taken
+    ]
+    return out + kept
+
+
+def learned(
+    pair: FramePair,
+    parents: np.ndarray,
+    first: np.ndarray,
+    first_radii: list[float],
+    left: np.ndarray,
+) -> np.ndarray:
+    """(n_left, n_parents) mask: the workspace's division model finds the candidate
+    (mother, first child, left child) at least as likely true as false
+    (:mod:`.division_model`; everything passes without a model)."""
+    model = pair.division_model
+    if model is None or pair.child_radii is None or pair.parent_radii is None:
+        return np.ones((len(left), len(parents)), dtype=bool)
+    x = features(
+        pair.parent_radii[parents][None],
+        first[None],
+        np.asarray(first_radii, np.float64)[None],
+        pair.estimates[left][:, None],
+        pair.child_radii[left][:, None],
+    )
+    return model.plausible(x)
 
 
 def straddles(

@@ -17,11 +17,12 @@ run left there.  Everything else is kept as it is and becomes a constraint:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from napari_elephant.core.graph import Nucleus, Status, TrackingGraph, six_to_cov
+from napari_elephant.core.linking.division_model import DivisionModel, radii_of
 from napari_elephant.core.linking.estimator import PositionEstimator, estimate_previous
 from napari_elephant.core.linking.problem import MAX_CHILDREN, FramePair
 
@@ -106,9 +107,14 @@ def kept_children(graph: TrackingGraph, scope: Scope, parent: int) -> list[tuple
 
 
 def frame_pair(
-    graph: TrackingGraph, scope: Scope, t: int, estimator: PositionEstimator | None = None
+    graph: TrackingGraph,
+    scope: Scope,
+    t: int,
+    estimator: PositionEstimator | None = None,
+    model: DivisionModel | None = None,
 ) -> FramePair:
-    """The linking problem t−1 → t with the graph's human decisions as constraints."""
+    """The linking problem t−1 → t with the graph's human decisions as constraints
+    (and the workspace's division ``model``, with the radii it reads)."""
     parents, nuclei = usable(graph, t - 1, scope), usable(graph, t, scope)
     est, disp = estimate_previous(estimator, t, nuclei)
     row = {n.id: i for i, n in enumerate(nuclei)}
@@ -119,6 +125,7 @@ def frame_pair(
     kept_est: dict[int, np.ndarray] = {}
     forbidden: set[Key] = set()
     moved: list[tuple[np.ndarray, np.ndarray]] = []
+    only: dict[int, int] = {}  # parent index → the one lineage child it keeps
     for i, p in enumerate(parents):
         links = kept_children(graph, scope, p.id)
         forbidden |= {(p.id, c) for c, s in links if s == Status.REJECTED}
@@ -130,9 +137,9 @@ def frame_pair(
             where = np.asarray(graph.nucleus(c).center, np.float64)
             moved.append((where, pcenters[i] - (est[row[c]] if c in row else where)))
         if len(real) == 1:
-            c = real[0]
+            c = only[i] = real[0]
             kept_est[i] = est[row[c]] if c in row else np.asarray(graph.nucleus(c).center)
-    return FramePair(
+    pair = FramePair(
         parent_ids=np.array([p.id for p in parents], dtype=np.int64),
         parent_centers=pcenters,
         child_ids=np.array([nuclei[i].id for i in free], dtype=np.int64),
@@ -146,6 +153,32 @@ def frame_pair(
         parent_covs=six_to_cov(np.array([p.cov for p in parents], np.float64).reshape(-1, 6)),
         kept_positions=np.array([m[0] for m in moved], np.float64).reshape(-1, 3),
         kept_residuals=np.array([m[1] for m in moved], np.float64).reshape(-1, 3),
+    )
+    if model is None:
+        return pair
+    return with_radii(graph, pair, [nuclei[i] for i in free], only, model)
+
+
+def with_radii(
+    graph: TrackingGraph,
+    pair: FramePair,
+    children: list[Nucleus],
+    only: dict[int, int],
+    model: DivisionModel,
+) -> FramePair:
+    """The pair with a division model and the radii it reads (only then measured)."""
+
+    def radii(ids: Iterable[int]) -> np.ndarray:
+        six = np.array([graph.nucleus(int(i)).cov for i in ids], np.float64)
+        return radii_of(six.reshape(-1, 6))
+
+    kept = dict(zip(only, radii(only.values()).tolist(), strict=True))
+    return replace(
+        pair,
+        division_model=model,
+        child_radii=radii_of(np.array([n.cov for n in children], np.float64).reshape(-1, 6)),
+        parent_radii=radii(pair.parent_ids.tolist()),
+        kept_radii=kept,
     )
 
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from napari_elephant.core.linking.division_model import DivisionModel
 
 MAX_CHILDREN = 2  # the graph's limit: a parent has at most two children
 
@@ -43,6 +47,10 @@ class FramePair:
     children of all kept lineage links and how far their estimates miss the
     parent (parent − estimate), the motion a human confirmed
     (:mod:`~napari_elephant.core.linking.carried`).
+    ``division_model``: what a division looks like in this workspace (learned
+    from the user's decisions, :mod:`~napari_elephant.core.linking.division_model`;
+    None: not checked), with the radii (µm) it needs: ``child_radii``,
+    ``parent_radii`` and ``kept_radii[i]`` of the one child parent ``i`` keeps.
     """
 
     parent_ids: np.ndarray
@@ -58,6 +66,10 @@ class FramePair:
     kept_estimates: Mapping[int, np.ndarray] = field(default_factory=dict)
     kept_positions: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     kept_residuals: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    division_model: DivisionModel | None = None
+    child_radii: np.ndarray | None = None
+    parent_radii: np.ndarray | None = None
+    kept_radii: Mapping[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("parent_ids", "child_ids"):
