@@ -217,6 +217,14 @@ class LinkingParams(_Params):
         "daughters' symmetry about their mother (0: off, the paper's linking; "
         "docs/linking.md).",
     )
+    learn_divisions: bool = Field(
+        True,
+        title="Learn divisions from my decisions",
+        description="With the coherence rounds: once you have accepted three divisions and "
+        "rejected a daughter, leave out second daughters that look less like a division than "
+        "the ones you accepted (a model made only where, on your own decisions held out, it "
+        "would have caught your rejections; docs/linking.md).",
+    )
     start_cost: float = Field(
         1.0,
         ge=0,

@@ -96,3 +96,6 @@ def test_the_users_decisions_keep_a_false_daughter_out():
     assert sorted(unchecked.children(60)) == [61, 62]  # positions alone: a division
     assert checked.children(60) == [61]
     assert sorted(checked.children(50)) == sorted(unchecked.children(50)) == [51, 52]
+    switched_off = division_graph()  # the setting turns it off
+    drain(link_round(switched_off, params.model_copy(update={"learn_divisions": False}), [1, 2]))
+    assert sorted(switched_off.children(60)) == [61, 62]

@@ -134,7 +134,7 @@ def plan_links(
     steps, proposed, bridges = scope.steps, [], []
     sure: dict[Key, float] = {}
     carried: MotionSample | None = None
-    model = learn_divisions(graph) if coherence > 0 else None
+    model = learn_divisions(graph) if coherence > 0 and params.learn_divisions else None
     start = time.perf_counter()
     for i, t in enumerate(steps):
         if stop is not None and stop.check():
