@@ -37,6 +37,23 @@ def test_a_division_is_as_sure_as_its_daughters_straddle_their_mother():
         assert q[(2, 13)] == 1.0  # nothing near: the sister does not count as a rival
 
 
+def test_a_far_flung_division_is_sure_and_unlike_daughters_are_not():
+    # mother 1 divides: her daughters fly 7 µm out, nearer the neighbours 2 and 3
+    # than to her.  Six still nuclei far away tell how much a size varies (2 %).
+    parents = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -9.0], [0.0, 0.0, 9.0]])
+    parents = np.vstack([parents, [[0.0, 100.0 + 10 * k, 0.0] for k in range(6)]])
+    children = np.vstack([[[0.0, 0.0, -7.0], [0.0, 0.0, 7.0]], parents[3:]])
+    links = [(1, 11), (1, 12)] + [(4 + k, 14 + k) for k in range(6)]
+    pair = simple_pair([1, 2, 3, *range(4, 10)], parents, [11, 12, *range(14, 20)], children)
+    covs = np.stack([np.eye(3) * 9.0] * 9)
+    still = [3.0 * (1.02 if k % 2 else 0.98) for k in range(6)]
+    for sister, expected in ((2.4, 1.0), (1.2, 0.0)):  # alike, or a small false nucleus
+        radii = np.array([2.4, sister, *still])
+        sized = replace(pair, parent_covs=covs, child_radii=radii, parent_radii=np.full(9, 3.0))
+        q = link_confidences(sized, links)
+        assert q[(1, 11)] == q[(1, 12)] == pytest.approx(expected, abs=1e-3)
+
+
 def test_a_run_stores_the_confidence_on_its_links_and_refreshes_it():
     nuclei = [make_nucleus(1, 0, (5.0, 10.0, 10.0), radius=3.0)]
     nuclei += [make_nucleus(2, 1, (5.0, 10.0, 11.0), radius=3.0)]

@@ -5,12 +5,21 @@ parent → child at distance d (the child's estimate at t−1 to the parent),
 the nearest alternative is the nearest *other* parent of that child or the
 nearest *other* child of that parent (a daughter's sister does not count),
 at distance a; the confidence is 1 − (d / a)², 1 when nothing else lies
-within reach and 0 when an alternative is as near.  Both daughters of a
-division also carry how squarely they straddle their mother: 1 − m², m
-the Mahalanobis distance of their midpoint in her widened ellipsoid
-(:func:`~napari_elephant.core.linking.coherence.straddles`; 1 at her
-centre, 0 on her rim).  Distances are taken between the estimates the
-linker used last (after the coherence rounds).
+within reach and 0 when an alternative is as near.  Distances are taken
+between the estimates the linker used last (after the coherence rounds).
+
+A daughter is another matter: she flies from her mother, often nearer a
+neighbour than her mother, so that ratio calls every far-flung division
+doubtful and the false ones sure (fast_motion: a false division was looked
+at before a true one a third of the time or less).  Both daughters of a
+division carry instead the lower of how squarely they straddle their
+mother, 1 − m² (m the Mahalanobis distance of their midpoint in her widened
+ellipsoid, :func:`~napari_elephant.core.linking.coherence.straddles`; 1 at
+her centre, 0 on her rim), and how alike they are in size, exp(−(s / σ)²)
+(s = |log r_a / r_b|, σ the 90th percentile of |log r_child / r_parent|
+over the pair's one-to-one links: how much a nucleus' size varies from one
+timepoint to the next).  A false nucleus beside a cell is rarely her
+sister's size.  Measured in docs/linking.md (*Confidence*).
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from napari_elephant.core.linking.frames import Key
 from napari_elephant.core.linking.problem import FramePair
 
 NEIGHBOURS = 3  # alternatives looked at per side: the link's own end and two others
+SIZE_QUANTILE = 0.9  # of the size change along one-to-one links: a nucleus' own variation
+MIN_SIZE_LINKS = 5  # one-to-one links before the daughters' sizes are judged
 
 
 def link_confidences(pair: FramePair, links: list[Key]) -> dict[Key, float]:
@@ -42,7 +53,8 @@ def link_confidences(pair: FramePair, links: list[Key]) -> dict[Key, float]:
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(np.isfinite(alt), 1.0 - (d / np.maximum(alt, 1e-9)) ** 2, 1.0)
     q = np.clip(q, 0.0, 1.0)
-    q = np.minimum(q, _divisions(pair, links, ends, kids))
+    daughter = np.array([len(kids[i]) == 2 for i in ends[:, 0].tolist()], dtype=bool)
+    q = np.where(daughter, _divisions(pair, links, ends, kids), q)
     return {(int(p), int(c)): float(v) for (p, c), v in zip(links, q.tolist(), strict=True)}
 
 
@@ -70,18 +82,35 @@ def _other_child(pair: FramePair, ends: np.ndarray, kids: dict[int, list[int]]) 
 def _divisions(
     pair: FramePair, links: list[Key], ends: np.ndarray, kids: dict[int, list[int]]
 ) -> np.ndarray:
-    """Per link: 1 − m² of its division's midpoint in the mother, 1 for a one-child link
-    (and without the mothers' ellipsoids)."""
+    """Per link: the lower of 1 − m² (its division's midpoint in the mother) and the
+    daughters' likeness in size; 1 for a one-child link (and without ellipsoids or
+    radii, the missing term)."""
     out = np.ones(len(ends))
     mothers = np.array([i for i, k in kids.items() if len(k) == 2], dtype=np.int64)
-    if pair.parent_covs is None or not len(mothers):
+    if not len(mothers):
         return out
     single = [lk for lk, (i, _) in zip(links, ends.tolist(), strict=True) if len(kids[i]) == 1]
-    reach = np.linalg.inv(widened_covs(pair, mothers, estimate_miss(pair, single)))
-    mid = np.array([pair.estimates[kids[i]].mean(axis=0) for i in mothers.tolist()])
-    off = mid - pair.parent_centers[mothers]
-    sure = np.clip(1.0 - np.einsum("pi,pij,pj->p", off, reach, off), 0.0, 1.0)
+    sure = _likeness(pair, single, np.array([kids[i] for i in mothers.tolist()]))
+    if pair.parent_covs is not None:
+        reach = np.linalg.inv(widened_covs(pair, mothers, estimate_miss(pair, single)))
+        mid = np.array([pair.estimates[kids[i]].mean(axis=0) for i in mothers.tolist()])
+        off = mid - pair.parent_centers[mothers]
+        sure = np.minimum(sure, np.clip(1.0 - np.einsum("pi,pij,pj->p", off, reach, off), 0, 1))
     by_mother = dict(zip(mothers.tolist(), sure.tolist(), strict=True))
     for n, i in enumerate(ends[:, 0].tolist()):
         out[n] = by_mother.get(i, 1.0)
     return out
+
+
+def _likeness(pair: FramePair, single: list[Key], daughters: np.ndarray) -> np.ndarray:
+    """(n_divisions,) exp(−(s / σ)²) of each pair of daughters (child indices): s their
+    size unlikeness, σ how much sizes vary along this pair's one-to-one links."""
+    if pair.child_radii is None or pair.parent_radii is None or len(single) < MIN_SIZE_LINKS:
+        return np.ones(len(daughters))
+    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
+    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
+    ends = np.array([(col[p], row[c]) for p, c in single], dtype=np.int64)
+    drift = np.abs(np.log(pair.child_radii[ends[:, 1]] / pair.parent_radii[ends[:, 0]]))
+    sigma = max(float(np.quantile(drift, SIZE_QUANTILE)), 1e-3)
+    r = pair.child_radii[daughters]
+    return np.exp(-((np.log(r[:, 0] / r[:, 1]) / sigma) ** 2))

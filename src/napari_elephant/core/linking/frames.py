@@ -114,7 +114,7 @@ def frame_pair(
     model: DivisionModel | None = None,
 ) -> FramePair:
     """The linking problem t−1 → t with the graph's human decisions as constraints
-    (and the workspace's division ``model``, with the radii it reads)."""
+    (and the workspace's division ``model``)."""
     parents, nuclei = usable(graph, t - 1, scope), usable(graph, t, scope)
     est, disp = estimate_previous(estimator, t, nuclei)
     row = {n.id: i for i, n in enumerate(nuclei)}
@@ -154,8 +154,6 @@ def frame_pair(
         kept_positions=np.array([m[0] for m in moved], np.float64).reshape(-1, 3),
         kept_residuals=np.array([m[1] for m in moved], np.float64).reshape(-1, 3),
     )
-    if model is None:
-        return pair
     return with_radii(graph, pair, [nuclei[i] for i in free], only, model)
 
 
@@ -164,9 +162,9 @@ def with_radii(
     pair: FramePair,
     children: list[Nucleus],
     only: dict[int, int],
-    model: DivisionModel,
+    model: DivisionModel | None,
 ) -> FramePair:
-    """The pair with a division model and the radii it reads (only then measured)."""
+    """The pair with the nuclei's radii (the divisions' size checks) and a division model."""
 
     def radii(ids: Iterable[int]) -> np.ndarray:
         six = np.array([graph.nucleus(int(i)).cov for i in ids], np.float64)
