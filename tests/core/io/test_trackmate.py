@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.graph import Origin, Status, TrackingGraph
+from napari_elephant.core.graph import Link, Origin, Status, TrackingGraph
 from napari_elephant.core.io.trackmate import read_trackmate
 from napari_elephant.core.io.trackmate_write import SPOT_FEATURES, write_trackmate
 from napari_elephant.core.synthetic import generate
@@ -32,6 +32,9 @@ def graph() -> TrackingGraph:
     g.update_nuclei(ids[2:3], origin="predicted", confidence=0.4375)
     g.update_nucleus(ids[5], cov=(4.0, 0.5, -0.25, 5.0, 0.125, 6.0))  # a tilted ellipsoid
     g.set_link_status([next(iter(g.links())).key], "rejected")
+    sure = sorted(g.links(), key=lambda lk: lk.key)[-1]  # one link the linker proposed
+    g.remove_links([sure.key])
+    g.add_links([Link(sure.parent, sure.child, Status.PREDICTED, 0.8125)])
     return g
 
 

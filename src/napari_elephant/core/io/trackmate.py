@@ -7,7 +7,8 @@ of its spots.  A TrackMate track is a connected component, divisions included;
 lone spots belong to no track.  Our own files carry the ellipsoid, status and
 origin as extra numeric features (the names below), so they read back exactly;
 a predicted nucleus' confidence is its ``QUALITY`` (−1, TrackMate's value for
-a hand-placed spot, when it has none).
+a hand-placed spot, when it has none), and a proposed link's confidence its
+edge's ``ELEPHANT_LINK_CONFIDENCE`` (absent when it has none).
 Writing, and what Fiji needs to open a file, is in :mod:`~.trackmate_write`.
 
 What we read: every spot and every edge of ``AllTracks``, whether or not its
@@ -52,6 +53,7 @@ from napari_elephant.core.units import VoxelSize
 
 COV_FEATURES = tuple(f"ELEPHANT_COV_{k.upper()}" for k in COV_KEYS)
 STATUS_FEATURE = "ELEPHANT_STATUS"
+LINK_CONFIDENCE_FEATURE = "ELEPHANT_LINK_CONFIDENCE"  # the linker's, on the edges it proposed
 ORIGIN_FEATURE = "ELEPHANT_ORIGIN"
 STATUS_CODES = {Status.PREDICTED: 0, Status.ACCEPTED: 1, Status.REJECTED: 2}
 ORIGIN_CODES = {Origin.MANUAL: 0, Origin.PREDICTED: 1}
@@ -216,5 +218,14 @@ def _links(model: Element, frames: dict[int, int], path: Path) -> list[Link]:
             raise InvalidInputError(f"{where}: both spots are in frame {frames[a]}")
         parent, child = (a, b) if frames[a] < frames[b] else (b, a)
         status = _code(edge, STATUS_FEATURE, STATUS_CODES, where, Status.ACCEPTED)
-        links.setdefault((parent, child), Link(parent, child, status))  # type: ignore[arg-type]
+        link = Link(parent, child, status, _link_confidence(edge, where))  # type: ignore[arg-type]
+        links.setdefault((parent, child), link)
     return list(links.values())
+
+
+def _link_confidence(edge: Element, where: str) -> float | None:
+    """Our linker's confidence in an edge; None when absent or outside [0, 1]."""
+    if edge.get(LINK_CONFIDENCE_FEATURE) is None:
+        return None
+    q = _number(edge, LINK_CONFIDENCE_FEATURE, where)
+    return q if 0.0 <= q <= 1.0 else None

@@ -20,7 +20,8 @@ spot placed by hand), and
 ``VISIBILITY`` = 0 for rejected nuclei so that Fiji hides ELEPHANT's false
 annotations.  The ellipsoid, status and origin travel as extra, declared
 numeric features (``ELEPHANT_COV_ZZ`` … in µm², ``ELEPHANT_STATUS``,
-``ELEPHANT_ORIGIN``; links carry ``ELEPHANT_STATUS``), so our own files read
+``ELEPHANT_ORIGIN``; links carry ``ELEPHANT_STATUS`` and, where the linker
+proposed them, ``ELEPHANT_LINK_CONFIDENCE``), so our own files read
 back exactly; only tags are lost.  A detector and tracker of type "manual"
 are declared, so Fiji opens the file in its editing state.
 
@@ -45,10 +46,11 @@ import numpy as np
 
 from napari_elephant.core.detection.labels import as_voxel_size
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.graph import COV_KEYS, Nucleus, Status, TrackingGraph
+from napari_elephant.core.graph import COV_KEYS, Link, Nucleus, Status, TrackingGraph
 from napari_elephant.core.graph.model import flatten_to_2d
 from napari_elephant.core.io.trackmate import (
     COV_FEATURES,
+    LINK_CONFIDENCE_FEATURE,
     ORIGIN_CODES,
     ORIGIN_FEATURE,
     STATUS_CODES,
@@ -83,6 +85,7 @@ EDGE_FEATURES: tuple[_Feature, ...] = (
     ("SPOT_TARGET_ID", "Target spot ID", "Target ID", "NONE", True),
     ("LINK_COST", "Edge cost", "Cost", "COST", False),
     (STATUS_FEATURE, "ELEPHANT status", "Status", "NONE", True),
+    (LINK_CONFIDENCE_FEATURE, "ELEPHANT link confidence", "Link confidence", "NONE", False),
 )
 TRACK_FEATURES: tuple[_Feature, ...] = (
     ("TRACK_INDEX", "Track index", "Index", "NONE", True),
@@ -199,15 +202,21 @@ def _tracks(all_tracks: Element, graph: TrackingGraph) -> list[int]:
         )
         for i in sorted(ids):
             for link in graph.child_links(i):  # rejected ones too: they read back
-                SubElement(
-                    track,
-                    "Edge",
-                    SPOT_SOURCE_ID=str(i),
-                    SPOT_TARGET_ID=str(link.child),
-                    LINK_COST="-1.0",
-                    **{STATUS_FEATURE: str(STATUS_CODES[link.status])},
-                )
+                SubElement(track, "Edge", _edge(i, link))
     return list(range(len(components)))
+
+
+def _edge(source: int, link: Link) -> dict[str, str]:
+    """An edge's attributes: its spots, no cost, our status and link confidence."""
+    attrs = {
+        "SPOT_SOURCE_ID": str(source),
+        "SPOT_TARGET_ID": str(link.child),
+        "LINK_COST": "-1.0",
+        STATUS_FEATURE: str(STATUS_CODES[link.status]),
+    }
+    if link.confidence is not None:
+        attrs[LINK_CONFIDENCE_FEATURE] = repr(float(link.confidence))
+    return attrs
 
 
 def _settings(
