@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
+from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph, make_nucleus
 from napari_elephant.core.linking import interpolate, link_round
 from napari_elephant.core.linking.frames import INTERPOLATED
 from napari_elephant.core.params import LinkingParams
@@ -108,3 +108,21 @@ def test_an_orphan_whose_link_was_rejected_is_bridged_but_never_to_that_source()
     (new,) = interpolated(g)
     assert g.parent(new.id) == other and g.children(new.id) == [ids[3]]
     assert g.link(ids[1], ids[3]).status == Status.REJECTED
+
+
+def test_without_an_estimator_the_walk_follows_the_links_motion():
+    # a 5 × 5 grid moves 3 µm along x per timepoint; one nucleus is missed at t = 2
+    # and 3.  Walking back on its own centre, the orphan at t = 4 ends 6 µm from its
+    # track's end at t = 1; along the motion its neighbours' links show, on it
+    nuclei, gone = [], {(2, 12), (3, 12)}
+    for t in range(5):
+        for i in range(25):
+            if (t, i) not in gone:
+                center = (5.0, 10.0 * (i // 5), 10.0 * (i % 5) + 3.0 * t)
+                nuclei.append(make_nucleus(100 * t + i, t, center, radius=2.0))
+    g = TrackingGraph.from_records(nuclei)
+    drain(link_round(g, LinkingParams(t_max=3, d_search=4.0)))
+    bridge = interpolated(g)
+    assert [n.t for n in bridge] == [2, 3]
+    assert g.parent(bridge[0].id) == 112 and g.children(bridge[-1].id) == [412]
+    assert np.allclose([n.center[2] for n in bridge], [26.0, 29.0], atol=0.5)

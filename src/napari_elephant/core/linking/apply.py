@@ -146,6 +146,7 @@ def plan_links(
             linker, pair, params, coherence, carried_shift(carried, t, pair)
         )
         carried = motion_sample(t, pair, links)
+        gaps.add_motion(carried)
         sure.update(link_confidences(used, links))
         gaps.add_links(links)
         found = gaps.bridge(t)

@@ -78,7 +78,15 @@ def carried_shift(
     nearest to each child of t; None without a sample of the step just before."""
     if sample is None or sample.t != t - 1 or not len(sample.positions) or not pair.n_children:
         return None
+    return local_motion(sample, pair.centers, k)
+
+
+def local_motion(sample: MotionSample, positions: np.ndarray, k: int = NEIGHBOURS) -> np.ndarray:
+    """(n, 3) µm: at each position, the median residual of the ``k`` nearest linked
+    children of the sample (zero without any)."""
+    positions = np.asarray(positions, np.float64).reshape(-1, 3)
+    if not len(sample.positions):
+        return np.zeros_like(positions)
     k = min(k, len(sample.positions))
-    _, near = cKDTree(sample.positions).query(pair.centers, k=k)
-    near = np.asarray(near).reshape(pair.n_children, k)
-    return np.median(sample.residuals[near], axis=1)
+    _, near = cKDTree(sample.positions).query(positions, k=k)
+    return np.median(sample.residuals[np.asarray(near).reshape(len(positions), k)], axis=1)

@@ -4,7 +4,10 @@ A nucleus left without a parent (an orphan) may have lost it to a missed
 detection at t−1.  ELEPHANT's optional module lets each orphan look for its
 source up to T_max timepoints back, following the motion estimate, and
 fills the timepoints in between.  Here an orphan at t walks back one
-timepoint at a time along the estimator (its centre, without one); from
+timepoint at a time along the estimator (its centre, without one),
+corrected by the motion the run's own links show there (the median
+residual of the 9 nearest links of that step, :mod:`.carried`: without a
+flow model, the tissue's motion read off the links); from
 t−2 on, the nearest unused track end (a nucleus without children) within
 ``d_search`` of the walk becomes its source.  The new nuclei lie on the walk,
 bent linearly to end exactly on the source, with covariances blended
@@ -22,6 +25,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
+from napari_elephant.core.linking.carried import MotionSample, local_motion
 from napari_elephant.core.linking.estimator import PositionEstimator, estimate_previous
 from napari_elephant.core.linking.frames import (
     INTERPOLATED,
@@ -97,10 +101,15 @@ class GapFinder:
         self.has_parent: set[int] = set()
         self.used: set[int] = set()
         self.ts = set(scope.timepoints)
+        self.motion: dict[int, MotionSample] = {}
 
     @property
     def active(self) -> bool:
         return self.params.t_max >= 2
+
+    def add_motion(self, sample: MotionSample) -> None:
+        """The links of step ``sample.t`` and their residuals: the walks follow them."""
+        self.motion[sample.t] = sample
 
     def add_links(self, links: list[Key]) -> None:
         for p, c in links:
@@ -131,7 +140,7 @@ class GapFinder:
         for s in range(t, max(first, t - self.params.t_max), -1):
             if not walkers or s - 1 not in self.ts:
                 break
-            _step(walkers, s, self.estimator)
+            _step(walkers, s, self.estimator, self.motion.get(s))
             found = self._match(walkers, s - 1) if t - (s - 1) >= 2 else []
             done = {g.target for g in found}
             walkers = [w for w in walkers if w.target.id not in done]
@@ -179,9 +188,18 @@ def find_gaps(
     return [gap for t in scope.steps for gap in finder.bridge(t)]
 
 
-def _step(walkers: list[_Walker], s: int, estimator: PositionEstimator | None) -> None:
-    """Move every walker from timepoint s to s−1 along the estimator."""
-    est, _ = estimate_previous(estimator, s, [w.at(s) for w in walkers])
+def _step(
+    walkers: list[_Walker],
+    s: int,
+    estimator: PositionEstimator | None,
+    motion: MotionSample | None = None,
+) -> None:
+    """Move every walker from timepoint s to s−1 along the estimator, corrected by the
+    residuals of the links of step s when known."""
+    nuclei = [w.at(s) for w in walkers]
+    est, _ = estimate_previous(estimator, s, nuclei)
+    if motion is not None:
+        est = est + local_motion(motion, [n.center for n in nuclei])
     for w, pos in zip(walkers, est, strict=True):
         w.path.append(pos)
 
