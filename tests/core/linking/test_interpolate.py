@@ -126,3 +126,17 @@ def test_without_an_estimator_the_walk_follows_the_links_motion():
     assert [n.t for n in bridge] == [2, 3]
     assert g.parent(bridge[0].id) == 112 and g.children(bridge[-1].id) == [412]
     assert np.allclose([n.center[2] for n in bridge], [26.0, 29.0], atol=0.5)
+
+
+def test_an_orphan_a_gap_can_explain_is_no_neighbours_daughter():
+    # A is missed at t = 1; at t = 2 it stands 5 µm from B, close enough that the
+    # midpoint of B's child and A falls inside B: with interpolation off, A becomes
+    # B's second daughter; with it on, the track end A0 takes A through the gap
+    nuclei = [make_nucleus(10 * t + 1, t, (5.0, 20.0, 20.0), radius=3.0) for t in range(3)]
+    nuclei += [make_nucleus(10 * t + 2, t, (5.0, 20.0, 25.0), radius=3.0) for t in (0, 2)]
+    for t_max, b_children in ((0, [21, 22]), (3, [21])):
+        g = TrackingGraph.from_records(nuclei)
+        drain(link_round(g, LinkingParams(t_max=t_max, d_search=8.0)))
+        assert sorted(g.children(11)) == b_children
+    (bridge,) = interpolated(g)
+    assert g.parent(bridge.id) == 2 and g.children(bridge.id) == [22]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import (
@@ -142,6 +142,8 @@ def plan_links(
             kept = _settled(graph, scope, proposed, bridges, steps[i - 1] if i else None)
             return LinkPlan(method, partial, kept, i, True, tuple(bridges), sure)
         pair = frame_pair(graph, scope, t, estimator, model)
+        if gaps.active:
+            pair = replace(pair, bridgeable=gaps.bridgeable(t, pair, carried))
         links, used = coherent_plan(
             linker, pair, params, coherence, carried_shift(carried, t, pair)
         )

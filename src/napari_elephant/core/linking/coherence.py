@@ -132,7 +132,9 @@ def sibling_divisions(
     """
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
     linked = {row[c] for _, c in links}
-    left = np.array([i for i in range(pair.n_children) if i not in linked], dtype=np.int64)
+    spare = pair.bridgeable
+    left = [i for i in range(pair.n_children) if i not in linked]
+    left = np.array([i for i in left if int(pair.child_ids[i]) not in spare], dtype=np.int64)
     firsts = _first_children(pair, links)
     if not len(left) or not firsts:
         return []

@@ -35,6 +35,7 @@ from napari_elephant.core.linking.frames import (
     kept_parent,
     usable,
 )
+from napari_elephant.core.linking.problem import FramePair
 from napari_elephant.core.params import LinkingParams
 
 
@@ -129,6 +130,25 @@ class GapFinder:
         """Whether a human rejected the pair: no bridge may join them either."""
         g = self.graph
         return g.has_link(source, target) and g.link(source, target).status == Status.REJECTED
+
+    def bridgeable(self, t: int, pair: FramePair, motion: MotionSample | None) -> frozenset[int]:
+        """Children of the step t−1 → t that a free track end of t − 2 … t − t_max lies in
+        reach of (their estimates walked on by the motion of the links of t − 1): a gap
+        may be theirs, so the sibling step leaves them alone."""
+        first = self.scope.timepoints[0] if self.scope.timepoints else t
+        if not self.active or not pair.n_children:
+            return frozenset()
+        found: set[int] = set()
+        back = pair.estimates
+        for s in range(t - 2, max(first, t - self.params.t_max) - 1, -1):
+            if motion is not None:
+                back = back + local_motion(motion, back)
+            ends = [n for n in usable(self.graph, s, self.scope) if self.is_end(n)]
+            if ends:
+                tree = cKDTree(np.array([n.center for n in ends], dtype=np.float64))
+                dist, _ = tree.query(back, k=1, distance_upper_bound=self.params.d_search)
+                found |= set(pair.child_ids[np.isfinite(dist)].tolist())
+        return frozenset(found)
 
     def bridge(self, t: int) -> list[Gap]:
         """Gaps for the orphans of t: walk back from t−1 to t − t_max."""

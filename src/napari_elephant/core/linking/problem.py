@@ -51,6 +51,8 @@ class FramePair:
     from the user's decisions, :mod:`~napari_elephant.core.linking.division_model`;
     None: not checked), with the radii (µm) it needs: ``child_radii``,
     ``parent_radii`` and ``kept_radii[i]`` of the one child parent ``i`` keeps.
+    ``bridgeable``: ids of children that a track end two timepoints back could
+    take through a gap (with interpolation on): no second daughters.
     """
 
     parent_ids: np.ndarray
@@ -70,6 +72,7 @@ class FramePair:
     child_radii: np.ndarray | None = None
     parent_radii: np.ndarray | None = None
     kept_radii: Mapping[int, float] = field(default_factory=dict)
+    bridgeable: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("parent_ids", "child_ids"):
