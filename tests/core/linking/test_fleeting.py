@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
 from napari_elephant.core.linking import link_round
 from napari_elephant.core.linking.fleeting import drop_fleeting_daughters
@@ -29,6 +31,17 @@ def test_a_daughter_that_vanishes_at_once_is_no_daughter():
     drain(link_round(graph, PARAMS))
     assert graph.children(1) == [2]  # the far one (3) starts a track of her own
     assert graph.parent(3) is None and 3 in graph
+
+
+def test_the_daughter_left_alone_is_judged_as_an_only_child():
+    # 2 sits 2.5 µm from her mother and the let-go 3 lies 3.5 µm away: as an only
+    # child her link is as doubtful as 1 − (2.5 / 3.5)², not as sure as a division
+    graph = movie()
+    drain(link_round(graph, PARAMS))
+    assert graph.link(1, 2).confidence == pytest.approx(1 - (2.5 / 3.5) ** 2, abs=1e-6)
+    kept = movie(goes_on=True)
+    drain(link_round(kept, PARAMS))
+    assert kept.link(1, 2).confidence == kept.link(1, 3).confidence  # a division's
 
 
 def test_a_daughter_that_goes_on_is_kept():

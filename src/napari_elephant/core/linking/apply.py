@@ -12,6 +12,7 @@ timepoints it links; new links are ``predicted``.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -133,6 +134,7 @@ def plan_links(
     gaps = GapFinder(graph, scope, params, estimator)
     steps, proposed, bridges = scope.steps, [], []
     sure: dict[Key, float] = {}
+    alone: dict[Key, float] = {}  # daughters' confidence were their sister let go
     carried: MotionSample | None = None
     model = learn_divisions(graph) if coherence > 0 and params.learn_divisions else None
     start = time.perf_counter()
@@ -140,6 +142,7 @@ def plan_links(
         if stop is not None and stop.check():
             partial = _partial(graph, scope, steps[:i])
             kept = _settled(graph, scope, proposed, bridges, steps[i - 1] if i else None)
+            sure = lone_sisters(sure, alone, proposed, kept)
             return LinkPlan(method, partial, kept, i, True, tuple(bridges), sure)
         pair = frame_pair(graph, scope, t, estimator, model)
         if gaps.active:
@@ -150,6 +153,7 @@ def plan_links(
         carried = motion_sample(t, pair, links)
         gaps.add_motion(carried)
         sure.update(link_confidences(used, links))
+        alone.update(link_confidences(used, daughters_of(links), lone=True))
         gaps.add_links(links)
         found = gaps.bridge(t)
         proposed += links
@@ -160,6 +164,7 @@ def plan_links(
         )
         yield Progress(TASK, i + 1, len(steps), elapsed=elapsed, message=message, extra={"t": t})
     kept = _settled(graph, scope, proposed, bridges)
+    sure = lone_sisters(sure, alone, proposed, kept)
     return LinkPlan(method, scope, kept, len(steps), False, tuple(bridges), sure)
 
 
@@ -173,6 +178,21 @@ def _settled(
     """The proposals once the whole run is known: daughters with no future dropped."""
     sources = [gap.source for gap in bridges]
     return tuple(drop_fleeting_daughters(graph, scope, proposed, sources, last))
+
+
+def daughters_of(links: list[Key]) -> list[Key]:
+    """The links of parents with two children among ``links``."""
+    n = Counter(p for p, _ in links)
+    return [k for k in links if n[k[0]] == 2]
+
+
+def lone_sisters(
+    sure: dict[Key, float], alone: dict[Key, float], proposed: list[Key], kept: Iterable[Key]
+) -> dict[Key, float]:
+    """``sure`` with a daughter whose sister was let go judged as an only child."""
+    kept = set(kept)
+    left = {p for p, c in proposed if (p, c) not in kept}
+    return sure | {k: alone[k] for k in kept if k[0] in left and k in alone}
 
 
 def _partial(graph: TrackingGraph, scope: Scope, done: list[int]) -> Scope:

@@ -38,8 +38,9 @@ SIZE_QUANTILE = 0.9  # of the size change along one-to-one links: a nucleus' own
 MIN_SIZE_LINKS = 5  # one-to-one links before the daughters' sizes are judged
 
 
-def link_confidences(pair: FramePair, links: list[Key]) -> dict[Key, float]:
-    """Confidence in [0, 1] of each proposed link of one pair."""
+def link_confidences(pair: FramePair, links: list[Key], lone: bool = False) -> dict[Key, float]:
+    """Confidence in [0, 1] of each proposed link of one pair.  ``lone``: each link
+    judged as its parent's only child (a daughter whose sister was let go later)."""
     if not links:
         return {}
     row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
@@ -48,13 +49,18 @@ def link_confidences(pair: FramePair, links: list[Key]) -> dict[Key, float]:
     kids: dict[int, list[int]] = defaultdict(list)
     for i, j in ends.tolist():
         kids[i].append(j)
+    own = np.full((len(ends), 2), -1, dtype=np.int64)
+    for n, (i, j) in enumerate(ends.tolist()):
+        mine = [j] if lone else kids[i][:2]
+        own[n, : len(mine)] = mine
     d = np.linalg.norm(pair.estimates[ends[:, 1]] - pair.parent_centers[ends[:, 0]], axis=1)
-    alt = np.minimum(_other_parent(pair, ends), _other_child(pair, ends, kids))
+    alt = np.minimum(_other_parent(pair, ends), _other_child(pair, ends, own))
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.where(np.isfinite(alt), 1.0 - (d / np.maximum(alt, 1e-9)) ** 2, 1.0)
     q = np.clip(q, 0.0, 1.0)
-    daughter = np.array([len(kids[i]) == 2 for i in ends[:, 0].tolist()], dtype=bool)
-    q = np.where(daughter, _divisions(pair, links, ends, kids), q)
+    if not lone:
+        daughter = np.array([len(kids[i]) == 2 for i in ends[:, 0].tolist()], dtype=bool)
+        q = np.where(daughter, _divisions(pair, links, ends, kids), q)
     return {(int(p), int(c)): float(v) for (p, c), v in zip(links, q.tolist(), strict=True)}
 
 
@@ -67,14 +73,12 @@ def _other_parent(pair: FramePair, ends: np.ndarray) -> np.ndarray:
     return dist.min(axis=1)
 
 
-def _other_child(pair: FramePair, ends: np.ndarray, kids: dict[int, list[int]]) -> np.ndarray:
-    """Per link: distance from the parent to the nearest child estimate not its own."""
+def _other_child(pair: FramePair, ends: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Per link: distance from the parent to the nearest child estimate not among its
+    own children (``own``: (n_links, 2) child indices, −1 for none)."""
     k = min(NEIGHBOURS, pair.n_children)
     dist, idx = cKDTree(pair.estimates).query(pair.parent_centers[ends[:, 0]], k=k)
     dist, idx = dist.reshape(len(ends), k), idx.reshape(len(ends), k)
-    own = np.full((len(ends), 2), -1, dtype=np.int64)
-    for n, i in enumerate(ends[:, 0].tolist()):
-        own[n, : len(kids[i])] = kids[i][:2]
     mine = (idx[:, :, None] == own[:, None, :]).any(axis=2)
     return np.where(mine, np.inf, dist).min(axis=1)
 
