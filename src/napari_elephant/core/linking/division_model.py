@@ -48,6 +48,7 @@ MIN_REFUSED = 1  # daughters a user rejected: while every division checked is ri
 RIDGE = 1.0  # penalty on the standardized weights: a few examples cannot make it extreme
 COVERAGE = 0.99  # of the next validated division's score, predicted from the held-out ones
 MAX_LEFT_OUT = 100  # decisions of each kind scored by a model fit without them
+MAX_BYSTANDERS = 2000  # negative examples from accepted divisions' neighbourhoods, at most
 _NEWTON_STEPS = 25
 
 
@@ -150,7 +151,10 @@ def fit(positive: np.ndarray, refused: np.ndarray, bystanders: np.ndarray) -> Di
     true divisions.
     """
     pos = np.asarray(positive).reshape(-1, 3)
-    neg = np.vstack([np.reshape(refused, (-1, 3)), np.reshape(bystanders, (-1, 3))])
+    near = np.reshape(bystanders, (-1, 3))
+    if len(near) > MAX_BYSTANDERS:  # an evenly spread share: a whole lineage fits in seconds
+        near = near[np.linspace(0, len(near) - 1, MAX_BYSTANDERS).astype(int)]
+    neg = np.vstack([np.reshape(refused, (-1, 3)), near])
     n_refused = len(np.reshape(refused, (-1, 3)))
     if len(pos) < MIN_EACH or len(neg) < MIN_EACH or n_refused < MIN_REFUSED:
         return None
