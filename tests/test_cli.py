@@ -190,3 +190,26 @@ def test_init_takes_the_nucleus_diameter_and_refuses_a_bad_one(sample_dir, tmp_p
     assert main(bad) == 2
     err = capsys.readouterr().err
     assert "nucleus_diameter" in err and len(err.strip().splitlines()) == 1
+
+
+def test_nuclei_outside_the_movie_are_refused_and_nothing_is_imported(sample_dir, tmp_path):
+    ws_path = tmp_path / "w.elephant"
+    assert main(["init", str(ws_path), "--image", str(sample_dir / "movie.ome.zarr")]) == 0
+    header, *rows = (sample_dir / "truth.csv").read_text().splitlines()
+
+    def with_last(column: int, value: str) -> Path:
+        """The truth with its last nucleus (a leaf) changed and cut from its parent."""
+        last = rows[-1].split(",")
+        last[column], last[11] = value, ""
+        path = tmp_path / f"changed{column}.csv"
+        path.write_text("\n".join([header, *rows[:-1], ",".join(last)]) + "\n")
+        return path
+
+    result = run_cli("import", str(ws_path), str(with_last(1, "19")))  # t = 19 of 4
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    last_id = rows[-1].split(",")[0]
+    assert "outside the movie" in result.stderr and f"id {last_id} at t = 19" in result.stderr
+    assert len(Workspace.open(ws_path).graph) == 0
+    far = run_cli("import", str(ws_path), str(with_last(4, "2000")))  # 2 mm off the side
+    assert far.returncode == 2 and "outside the movie" in far.stderr
+    assert main(["import", str(ws_path), str(sample_dir / "truth.csv")]) == 0  # the right one

@@ -30,8 +30,9 @@ def workspace(sample_dir, tmp_path) -> Path:
     return ws
 
 
-def empty_workspace(sample_dir: Path, path: Path) -> Path:
-    assert main(["init", str(path), "--image", str(sample_dir / "movie.ome.zarr")]) == 0
+def empty_workspace(sample_dir: Path, path: Path, *voxel: str) -> Path:
+    args = ["--voxel-size", *voxel] if voxel else []
+    assert main(["init", str(path), "--image", str(sample_dir / "movie.ome.zarr"), *args]) == 0
     return path
 
 
@@ -69,7 +70,8 @@ def test_ctc_import_uses_the_voxel_size_option_for_bare_masks(sample_dir, worksp
     shutil.copytree(out, bare)
     for mask in bare.glob("*.tif"):  # the masks lose their calibration
         tifffile.imwrite(mask, tifffile.imread(mask), photometric="minisblack")
-    other = empty_workspace(sample_dir, tmp_path / "o.elephant")
+    # a movie of (4, 1, 1) µm voxels, so that the masks' nuclei lie inside it
+    other = empty_workspace(sample_dir, tmp_path / "o.elephant", "4", "1", "1")
     assert main(["import", str(other), str(bare), "--voxel-size", "4", "1", "1"]) == 0
     doubled = Workspace.open(other).graph
     truth = Workspace.open(workspace).graph

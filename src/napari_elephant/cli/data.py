@@ -126,17 +126,19 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     from napari_elephant.core.errors import GraphError
     from napari_elephant.core.graph.merge import flatten_all, merge_into
-    from napari_elephant.core.io.csv_io import import_csv
+    from napari_elephant.core.io.csv_io import import_csv, read_csv
     from napari_elephant.core.io.formats import guess_format, read_graph, with_fresh_ids
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
     fmt = args.format or guess_format(args.file)
     if fmt == "csv" and not args.new_ids:
+        _require_inside(ws, [r.nucleus for r in read_csv(args.file)], args.file)
         report = import_csv(ws.graph, args.file)
     else:
         voxel = voxel_size_for(args.voxel_size, _is_2d(ws, args.voxel_size)) or ws.voxel_size
         other = read_graph(args.file, fmt, voxel)
+        _require_inside(ws, other.nuclei(), args.file)
         if args.new_ids or fmt == "ctc":
             other = with_fresh_ids(other, ws.graph.next_id)
         try:
@@ -150,6 +152,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     note = f"; {flat} nuclei brought into the 2D movie's plane" if flat else ""
     print(f"imported {args.file} into {ws.path}: {report}{note}")
     return 0
+
+
+def _require_inside(ws, nuclei, source) -> None:
+    """Refuse a file whose nuclei lie outside the workspace's movie (one line)."""
+    from napari_elephant.core.io.inside import require_inside
+
+    image = ws.open_image()
+    require_inside(nuclei, image.n_timepoints, image.shape_zyx, ws.voxel_size, source)
 
 
 def _is_2d(ws, voxel_size: list[float] | None) -> bool:
