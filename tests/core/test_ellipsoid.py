@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_elephant.core.ellipsoid import flat_cov
+from napari_elephant.core.ellipsoid import equal_volume_radius, flat_cov
 from napari_elephant.core.graph import make_nucleus
 from napari_elephant.core.graph.model import flatten_to_2d, six_to_cov
 
@@ -36,3 +36,12 @@ def test_flatten_to_2d_puts_the_nucleus_in_the_z0_plane() -> None:
     a, b = np.sqrt(np.linalg.eigvalsh(cov3[1:, 1:]))
     assert flat.radius == pytest.approx(np.sqrt(a * b))  # geometric mean of the semi-axes
     assert flatten_to_2d(flat) is flat  # already 2D: unchanged
+
+
+def test_radii_are_those_of_the_sphere_of_equal_volume():
+    sphere = np.array([4.0, 0.0, 0.0, 4.0, 0.0, 4.0])  # radius 2
+    ellipsoid = np.array([1.0, 0.0, 0.0, 4.0, 0.0, 16.0])  # semi-axes 1, 2, 4
+    rotated = np.array([2.5, 1.5, 0.0, 2.5, 0.0, 1.0])  # eigenvalues 4, 1, 1
+    assert np.allclose(
+        equal_volume_radius(np.stack([sphere, ellipsoid, rotated])), [2.0, 2.0, 2 ** (1 / 3)]
+    )

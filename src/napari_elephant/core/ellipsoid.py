@@ -65,3 +65,13 @@ def median_lateral_radius(nuclei: Iterable[Any]) -> float | None:
         det = six[:, 3] * six[:, 5] - six[:, 4] ** 2
         return float(np.median(np.power(np.maximum(det, 0.0), 0.25)))
     return float(np.median(lateral_radius(np.stack([n.cov_matrix for n in nuclei]))))
+
+
+def equal_volume_radius(six: np.ndarray) -> np.ndarray:
+    """(n,) radius (µm) of the sphere of equal volume of (n, 6) covariance entries
+    (zz, zy, zx, yy, yx, xx): det^(1/6), without a matrix per nucleus (what
+    ``Nucleus.radius`` gives one at a time)."""
+    s = np.asarray(six, np.float64).reshape(-1, 6)
+    zz, zy, zx, yy, yx, xx = s.T
+    det = zz * (yy * xx - yx**2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
+    return np.power(np.maximum(det, 1e-30), 1.0 / 6.0)

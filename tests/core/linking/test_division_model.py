@@ -6,19 +6,9 @@ import numpy as np
 
 from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
 from napari_elephant.core.linking import link_round
-from napari_elephant.core.linking.division_model import examples, features, fit, learn, radii_of
+from napari_elephant.core.linking.division_model import examples, features, fit, learn
 from napari_elephant.core.params import LinkingParams
 from napari_elephant.core.training.progress import drain
-
-SIX_SPHERE = np.array([4.0, 0.0, 0.0, 4.0, 0.0, 4.0])  # radius 2
-
-
-def test_radii_are_those_of_the_sphere_of_equal_volume():
-    ellipsoid = np.array([1.0, 0.0, 0.0, 4.0, 0.0, 16.0])  # semi-axes 1, 2, 4
-    rotated = np.array([2.5, 1.5, 0.0, 2.5, 0.0, 1.0])  # eigenvalues 4, 1, 1
-    assert np.allclose(
-        radii_of(np.stack([SIX_SPHERE, ellipsoid, rotated])), [2.0, 2.0, 2 ** (1 / 3)]
-    )
 
 
 def test_the_features_do_not_depend_on_the_nuclei_size():

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import t as student_t
 
+from napari_elephant.core.ellipsoid import equal_volume_radius
 from napari_elephant.core.graph import Status, TrackingGraph
 
 FEATURES = ("size unlikeness", "size against the mother", "separation (mother radii)")
@@ -50,15 +51,6 @@ COVERAGE = 0.99  # of the next validated division's score, predicted from the he
 MAX_LEFT_OUT = 100  # decisions of each kind scored by a model fit without them
 MAX_BYSTANDERS = 2000  # negative examples from accepted divisions' neighbourhoods, at most
 _NEWTON_STEPS = 25
-
-
-def radii_of(six: np.ndarray) -> np.ndarray:
-    """(n,) radius (µm) of the sphere of equal volume of (n, 6) covariance entries
-    (zz, zy, zx, yy, yx, xx): det^(1/6), without a matrix per nucleus."""
-    s = np.asarray(six, np.float64).reshape(-1, 6)
-    zz, zy, zx, yy, yx, xx = s.T
-    det = zz * (yy * xx - yx**2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
-    return np.power(np.maximum(det, 1e-30), 1.0 / 6.0)
 
 
 def features(
@@ -212,7 +204,7 @@ def _rows(graph: TrackingGraph, triples: list[tuple[int, int, int]]) -> np.ndarr
     ids = np.array(triples, dtype=np.int64)
     nuclei = [graph.nucleus(int(i)) for i in ids.ravel()]
     centers = np.array([n.center for n in nuclei], np.float64).reshape(-1, 3, 3)
-    radii = radii_of(np.array([n.cov for n in nuclei], np.float64)).reshape(-1, 3)
+    radii = equal_volume_radius(np.array([n.cov for n in nuclei], np.float64)).reshape(-1, 3)
     return features(radii[:, 0], centers[:, 1], radii[:, 1], centers[:, 2], radii[:, 2])
 
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from napari_elephant.core.ellipsoid import equal_volume_radius
 from napari_elephant.core.graph import Nucleus, Status, TrackingGraph, six_to_cov
-from napari_elephant.core.linking.division_model import DivisionModel, radii_of
+from napari_elephant.core.linking.division_model import DivisionModel
 from napari_elephant.core.linking.estimator import PositionEstimator, estimate_previous
 from napari_elephant.core.linking.problem import MAX_CHILDREN, FramePair
 
@@ -120,6 +121,7 @@ def frame_pair(
     row = {n.id: i for i, n in enumerate(nuclei)}
     free = [i for i, n in enumerate(nuclei) if kept_parent(graph, scope, n.id) is None]
     pcenters = np.array([p.center for p in parents], dtype=np.float64).reshape(-1, 3)
+    parent_six = np.array([p.cov for p in parents], np.float64).reshape(-1, 6)
     capacity = np.full(len(parents), MAX_CHILDREN, dtype=np.int64)
     kept: dict[int, tuple[tuple[float, float], ...]] = {}
     kept_est: dict[int, np.ndarray] = {}
@@ -150,33 +152,31 @@ def frame_pair(
         forbidden=frozenset(forbidden),
         centers=np.array([nuclei[i].center for i in free], dtype=np.float64).reshape(-1, 3),
         kept_estimates=kept_est,
-        parent_covs=six_to_cov(np.array([p.cov for p in parents], np.float64).reshape(-1, 6)),
+        parent_covs=six_to_cov(parent_six),
         kept_positions=np.array([m[0] for m in moved], np.float64).reshape(-1, 3),
         kept_residuals=np.array([m[1] for m in moved], np.float64).reshape(-1, 3),
     )
-    return with_radii(graph, pair, [nuclei[i] for i in free], only, model)
+    return with_radii(graph, pair, [nuclei[i] for i in free], parent_six, only, model)
 
 
 def with_radii(
     graph: TrackingGraph,
     pair: FramePair,
     children: list[Nucleus],
+    parent_six: np.ndarray,
     only: dict[int, int],
     model: DivisionModel | None,
 ) -> FramePair:
-    """The pair with the nuclei's radii (the divisions' size checks) and a division model."""
-
-    def radii(ids: Iterable[int]) -> np.ndarray:
-        six = np.array([graph.nucleus(int(i)).cov for i in ids], np.float64)
-        return radii_of(six.reshape(-1, 6))
-
-    kept = dict(zip(only, radii(only.values()).tolist(), strict=True))
+    """The pair with the nuclei's radii (the divisions' size checks) and a division model;
+    ``parent_six``: the parents' covariance entries, ``only``: parent index → the one
+    lineage child it keeps."""
+    kept = np.array([graph.nucleus(c).cov for c in only.values()], np.float64).reshape(-1, 6)
     return replace(
         pair,
         division_model=model,
-        child_radii=radii_of(np.array([n.cov for n in children], np.float64).reshape(-1, 6)),
-        parent_radii=radii(pair.parent_ids.tolist()),
-        kept_radii=kept,
+        child_radii=equal_volume_radius(np.array([n.cov for n in children], np.float64)),
+        parent_radii=equal_volume_radius(parent_six),
+        kept_radii=dict(zip(only, equal_volume_radius(kept).tolist(), strict=True)),
     )
 
 
