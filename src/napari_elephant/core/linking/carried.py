@@ -45,7 +45,7 @@ class MotionSample:
 def motion_sample(t: int, pair: FramePair, links: list[tuple[int, int]]) -> MotionSample:
     """The residuals of the step t−1 → t: its proposed links (from the pair's own,
     uncorrected estimates) and the links a human keeps."""
-    ends = _ends(pair, links)
+    ends = pair.link_ends(links)
     residuals = pair.parent_centers[ends[:, 0]] - pair.estimates[ends[:, 1]]
     return MotionSample(
         t,
@@ -54,17 +54,10 @@ def motion_sample(t: int, pair: FramePair, links: list[tuple[int, int]]) -> Moti
     )
 
 
-def _ends(pair: FramePair, links: list[tuple[int, int]]) -> np.ndarray:
-    """(n_links, 2) (parent index, child index) of links among the pair's nuclei."""
-    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
-    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
-    return np.array([(col[p], row[c]) for p, c in links], dtype=np.int64).reshape(-1, 2)
-
-
 def misfit(pair: FramePair, links: list[tuple[int, int]], reach: float) -> float:
     """How badly one-to-one ``links`` explain the pair: Σ min(|parent − estimate|²,
     reach²) over the linked children plus reach² for every child left alone."""
-    ends = _ends(pair, links)
+    ends = pair.link_ends(links)
     miss = pair.parent_centers[ends[:, 0]] - pair.estimates[ends[:, 1]]
     cap = reach**2
     alone = pair.n_children - len(ends)

@@ -46,10 +46,7 @@ def consensus_shift(
     """(n_children, 3) µm: per axis, the median residual of the k nearest linked children."""
     if not links:
         return np.zeros_like(pair.estimates)
-    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
-    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
-    children = np.array([row[c] for _, c in links])
-    parents = np.array([col[p] for p, _ in links])
+    parents, children = pair.link_ends(links).T
     residual = pair.parent_centers[parents] - pair.estimates[children]
     k = min(k, len(children))
     _, near = cKDTree(pair.centers[children]).query(pair.centers, k=k)

@@ -43,9 +43,7 @@ def link_confidences(pair: FramePair, links: list[Key], lone: bool = False) -> d
     judged as its parent's only child (a daughter whose sister was let go later)."""
     if not links:
         return {}
-    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
-    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
-    ends = np.array([(col[p], row[c]) for p, c in links], dtype=np.int64)
+    ends = pair.link_ends(links)
     kids: dict[int, list[int]] = defaultdict(list)
     for i, j in ends.tolist():
         kids[i].append(j)
@@ -111,9 +109,7 @@ def _likeness(pair: FramePair, single: list[Key], daughters: np.ndarray) -> np.n
     size unlikeness, σ how much sizes vary along this pair's one-to-one links."""
     if pair.child_radii is None or pair.parent_radii is None or len(single) < MIN_SIZE_LINKS:
         return np.ones(len(daughters))
-    row = {int(c): i for i, c in enumerate(pair.child_ids.tolist())}
-    col = {int(p): i for i, p in enumerate(pair.parent_ids.tolist())}
-    ends = np.array([(col[p], row[c]) for p, c in single], dtype=np.int64)
+    ends = pair.link_ends(single)
     drift = np.abs(np.log(pair.child_radii[ends[:, 1]] / pair.parent_radii[ends[:, 0]]))
     sigma = max(float(np.quantile(drift, SIZE_QUANTILE)), 1e-3)
     r = pair.child_radii[daughters]

@@ -107,6 +107,13 @@ class FramePair:
         """Estimated displacement of a child; the distance itself without a motion model."""
         return distance if self.displacements is None else float(self.displacements[child])
 
+    def link_ends(self, links: Iterable[tuple[int, int]]) -> np.ndarray:
+        """(n_links, 2) (parent index, child index) of (parent id, child id) links among
+        the pair's nuclei."""
+        row = {int(c): i for i, c in enumerate(self.child_ids.tolist())}
+        col = {int(p): i for i, p in enumerate(self.parent_ids.tolist())}
+        return np.array([(col[p], row[c]) for p, c in links], dtype=np.int64).reshape(-1, 2)
+
     def allowed_pairs(self, children: np.ndarray, parents: np.ndarray) -> np.ndarray:
         """Mask of (child index, parent index) pairs that no human decision forbids."""
         if not self.forbidden:
