@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial import cKDTree
 from skimage.registration import phase_cross_correlation
 
 from detection_speed import machine_lines  # benchmarks/ holds scripts, not a package
@@ -40,6 +39,7 @@ from linking_accuracy import VALIDATED, cached, make_workspace, scores, train_fl
 from napari_elephant.core.flow.engine import flow_estimator
 from napari_elephant.core.graph import Nucleus, Status, TrackingGraph
 from napari_elephant.core.linking import link_round
+from napari_elephant.core.linking.carried import MotionSample, local_motion
 from napari_elephant.core.linking.sizes import median_spacing
 from napari_elephant.core.params import LinkingParams
 from napari_elephant.core.synthetic import generate
@@ -52,22 +52,21 @@ WINDOW_SPACINGS = 4.0  # the correlation window's side, in median nucleus spacin
 
 
 def neighbours_estimator(graph: TrackingGraph) -> Estimator:
-    """Median displacement of the validated links nearest in space, from the nearest step."""
-    steps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    """Median displacement of the validated links nearest in space, from the nearest step
+    (the carried motion's :func:`local_motion` over the validated links)."""
+    steps: dict[int, tuple[list, list]] = {}
     for lk in graph.links():
         if lk.status == Status.ACCEPTED:
             c, p = graph.nucleus(lk.child), graph.nucleus(lk.parent)
-            pos, move = steps.setdefault(c.t, ([], []))
+            pos, back = steps.setdefault(c.t, ([], []))
             pos.append(c.center)
-            move.append(np.subtract(c.center, p.center))
-    trees = {t: (cKDTree(np.array(p)), np.array(m)) for t, (p, m) in steps.items()}
+            back.append(np.subtract(p.center, c.center))
+    samples = {t: MotionSample(t, np.array(p), np.array(b)) for t, (p, b) in steps.items()}
 
     def estimate(t: int, nuclei: Sequence[Nucleus]) -> np.ndarray:
         centers = np.array([n.center for n in nuclei], np.float64).reshape(-1, 3)
-        tree, move = trees[min(trees, key=lambda s: abs(s - t))]
-        k = min(NEIGHBOURS, len(move))
-        _, near = tree.query(centers, k=k)
-        return centers - np.median(move[np.asarray(near).reshape(len(centers), k)], axis=1)
+        sample = samples[min(samples, key=lambda s: abs(s - t))]
+        return centers + local_motion(sample, centers, NEIGHBOURS)
 
     return estimate
 
