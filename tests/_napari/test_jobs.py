@@ -53,20 +53,20 @@ def test_inline_runs_to_the_end_and_reports_records_and_result(told) -> None:
     assert "count: done in" in record.line()
 
 
-def test_one_job_at_a_time_second_is_refused_or_queued_once_per_key(runner, manual, told):
+def test_one_job_at_a_time_second_is_refused_or_the_newest_queued_per_key(runner, manual, told):
     order: list[str] = []
     assert runner.submit(Job("first", counting(2), on_result=lambda _: order.append("first")))
     assert runner.busy and runner.current.name == "first"
     assert not runner.submit(Job("other", counting(1)))
     assert told == ["first is running: wait for it or cancel it first"]
-    for name in ("live 1", "live 2"):  # same key: the second is one too many
+    for name in ("live 1", "live 2"):  # same key: the newer one waits in its place
         live = Job(name, counting(1), key="live", on_result=lambda _, n=name: order.append(n))
         assert runner.submit(live, queue=True)
     assert len(runner.queue) == 1
     manual.finish()
-    assert runner.current.name == "live 1" and manual.launched == 2
+    assert runner.current.name == "live 2" and manual.launched == 2
     manual.finish()
-    assert order == ["first", "live 1"] and not runner.busy
+    assert order == ["first", "live 2"] and not runner.busy
 
 
 def test_cancel_stops_within_a_step_and_drops_the_queue(runner, manual) -> None:

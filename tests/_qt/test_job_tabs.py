@@ -174,3 +174,17 @@ def test_the_nuclei_box_says_which_size_is_in_use_and_follows_the_edits(dock, qt
     panel.size_form.widget("nucleus_diameter").setText("7")
     panel.size_form.widget("nucleus_diameter").editingFinished.emit()
     assert "7 µm from the nucleus diameter setting" in panel.size_label.text()
+
+
+def test_show_motion_draws_arrows_until_unchecked(dock, qtbot) -> None:
+    graph, viewer = dock.session.graph, dock.session.viewer
+    truth = tiny_movie().graph
+    graph.add_nuclei(truth.nuclei_at(1))
+    graph.add_links([lk for lk in truth.links() if truth.nucleus(lk.child).t == 1])
+    viewer.dims.set_current_step(0, 1)
+    box = dock.linking_panel.show_motion
+    box.setChecked(True)
+    (layer,) = [ly for ly in viewer.layers if ly.name == "motion"]
+    assert len(layer.data) == len(truth.nuclei_at(1))
+    box.setChecked(False)
+    assert "motion" not in [ly.name for ly in viewer.layers]

@@ -167,14 +167,18 @@ class JobRunner:
         return self._run.job if self._run is not None else None
 
     def submit(self, job: Job, queue: bool = False) -> bool:
-        """Start ``job``; when busy, queue it (if ``queue``; once per key) or refuse."""
+        """Start ``job``; when busy, queue it (if ``queue``; a job waiting with the same key
+        is replaced) or refuse."""
         if self._run is None:
             self._start(job)
             return True
         if not queue:
             self.notify(f"{self._run.job.name} is running: wait for it or cancel it first")
             return False
-        if not job.key or all(q.key != job.key for q in self.queue):
+        same = [i for i, q in enumerate(self.queue) if job.key and q.key == job.key]
+        if same:  # the newer request replaces the waiting one (it saw a newer state)
+            self.queue[same[0]] = job
+        else:
             self.queue.append(job)
         return True
 

@@ -1,4 +1,4 @@
-"""The Linking tab: train the flow model on validated links, link a range of timepoints.
+"""The Linking tab: train the flow model on validated links, see the motion, link.
 
 Linking plans on a copy of the graph in the background and applies the plan
 as one undoable action; links or nuclei edited meanwhile are left as the
@@ -12,6 +12,7 @@ from typing import Any
 from qtpy.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QVBoxLayout, QWidget
 
 from napari_elephant._napari.job_specs import SessionJobs
+from napari_elephant._napari.motion_layer import MotionOverlay
 from napari_elephant._qt.jobs import JobBar
 from napari_elephant._qt.panel_tools import (
     button,
@@ -32,6 +33,7 @@ class LinkingPanel(QWidget):
     def __init__(self, jobs: SessionJobs, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.jobs = jobs
+        self.motion = MotionOverlay(jobs)
         save = settings_saver(jobs)
         self.flow_form = ParamForm(FlowParams, None, save)
         self.linking_form = ParamForm(LinkingParams, MAIN_LINKING, save)
@@ -61,6 +63,13 @@ class LinkingPanel(QWidget):
             "Train flow", self.train_flow, "Learn the motion from the accepted links"
         )
         layout.addWidget(self.train_flow_button)
+        self.show_motion = QCheckBox("Show motion")
+        self.show_motion.setToolTip(
+            "Arrows from each nucleus of this timepoint to where it was one timepoint "
+            "before: the flow model's estimate, or the links' motion without one"
+        )
+        self.show_motion.toggled.connect(self.motion.set_enabled)
+        layout.addWidget(self.show_motion)
         return box
 
     def _link_box(self) -> QGroupBox:
@@ -80,6 +89,7 @@ class LinkingPanel(QWidget):
         return box
 
     def bind(self, ws: Any = None) -> None:
+        self.show_motion.setChecked(False)
         params = ws.params if ws is not None else None
         self.flow_form.set_model(params.flow if params else None)
         self.linking_form.set_model(params.linking if params else None)
