@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from napari_elephant import __version__
-from napari_elephant.cli import data, detection, evaluate, flow, linking
+from napari_elephant.cli import analysis, data, detection, evaluate, flow, linking
 from napari_elephant.cli.common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, fail
 from napari_elephant.core.errors import ElephantError
 
@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     **flow.COMMANDS,
     **evaluate.COMMANDS,
     **linking.COMMANDS,
+    **analysis.COMMANDS,
 }
 
 

@@ -1,0 +1,50 @@
+"""Plots of a lineage: the counts they are drawn from, and the files written."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from napari_elephant.core.analysis.plots import lineage_plots, per_timepoint, write_analysis
+from napari_elephant.core.analysis.tables import lineage_of
+from tests.core.analysis.helpers import hand_lineage
+
+
+def test_counts_per_timepoint() -> None:
+    table = per_timepoint(lineage_of(hand_lineage()))
+    assert table.columns["t"].tolist() == [0, 1, 2, 3, 4, 5]
+    assert table.columns["nuclei"].tolist() == [2, 2, 2, 2, 1, 2]
+    assert table.columns["divisions"].tolist() == [0, 1, 0, 0, 1, 0]
+
+
+def test_the_cycle_plot_holds_only_complete_cycles() -> None:
+    plots = {p.name: p for p in lineage_plots(lineage_of(hand_lineage()))}
+    assert set(plots) == {
+        "nuclei_per_timepoint", "divisions_per_timepoint", "cell_cycle_length",
+        "track_length", "speed",
+    }  # fmt: skip
+    assert plots["cell_cycle_length"].data.columns["track"].tolist() == [3]
+    figure = plots["cell_cycle_length"].figure()
+    bars = figure.axes[0].patches
+    assert sum(b.get_height() for b in bars) == 1
+
+
+def test_every_table_and_plot_is_written(tmp_path) -> None:
+    written = write_analysis(lineage_of(hand_lineage()), tmp_path / "out")
+    names = sorted(p.name for p in written)
+    assert "nuclei.csv" in names and "speed.png" in names and len(names) == 13
+    assert all(p.stat().st_size > 0 for p in written)
+    assert (tmp_path / "out" / "speed.png").read_bytes()[:4] == b"\x89PNG"
+    with open(tmp_path / "out" / "divisions_per_timepoint.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["divisions"]) for r in rows] == [0, 1, 0, 0, 1, 0]
+    assert not list((tmp_path / "out").glob("*.tmp*"))
+
+
+def test_an_empty_lineage_still_draws() -> None:
+    from napari_elephant.core.graph import TrackingGraph
+
+    for plot in lineage_plots(lineage_of(TrackingGraph())):
+        first_column = next(iter(plot.data.columns.values()))
+        assert plot.figure().axes and np.size(first_column) == 0
