@@ -18,4 +18,4 @@ def test_manifest_declares_readers_writers_sample_and_dock() -> None:
     assert contrib.readers[0].accepts_directories
     assert {tuple(w.layer_types) for w in contrib.writers} >= {("points",), ("tracks",)}
     assert [s.display_name for s in contrib.sample_data] == ["ELEPHANT sample movie"]
-    assert [w.display_name for w in contrib.widgets] == ["ELEPHANT", "Lineage"]
+    assert [w.display_name for w in contrib.widgets] == ["ELEPHANT", "Lineage", "Analysis"]

@@ -39,10 +39,16 @@ class Plot:
     draw: Callable[[Figure, Table], None]
 
     def figure(self) -> Figure:
+        """A new figure of the plot (for files)."""
         fig = Figure(figsize=FIGSIZE, layout="constrained")
+        self.render(fig)
+        return fig
+
+    def render(self, fig: Figure) -> None:
+        """Draw into ``fig`` (cleared first; a dock's canvas keeps its figure)."""
+        fig.clear()
         self.draw(fig, self.data)
         fig.axes[0].set_title(self.title)
-        return fig
 
     def save(self, folder: str | os.PathLike) -> tuple[Path, Path]:
         """``NAME.png`` and ``NAME.csv`` in ``folder`` (each written atomically)."""

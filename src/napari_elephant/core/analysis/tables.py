@@ -96,7 +96,7 @@ class Table:
 
     def rows(self) -> Iterator[list]:
         for i in range(len(self)):
-            yield [_cell(col[i]) for col in self.columns.values()]
+            yield [csv_cell(col[i]) for col in self.columns.values()]
 
     def write_csv(self, path: str | os.PathLike) -> Path:
         """Write atomically (a temporary file, then renamed); returns the path."""
@@ -110,7 +110,7 @@ class Table:
         return path
 
 
-def _cell(value: object) -> object:
+def csv_cell(value: object) -> object:
     """A CSV cell: empty for a missing number, floats to 6 significant digits."""
     if isinstance(value, float | np.floating):
         return "" if not np.isfinite(value) else f"{float(value):.6g}"
