@@ -4,6 +4,7 @@ graph and selection."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -282,3 +283,28 @@ def test_session_without_workspace_says_so(make_napari_viewer) -> None:
     assert session.nucleus_at((0, 0, 0, 0)) is None
     with pytest.raises(InvalidInputError, match="no workspace"):
         session.save()
+
+
+def test_a_dropped_workspace_has_keys_and_autosave_before_any_dock(
+    make_napari_viewer, workspace, tmp_path, monkeypatch
+) -> None:
+    from napari_elephant._napari import proofreading
+    from tests._napari.proofreading_helpers import press
+
+    monkeypatch.setenv("NAPARI_ELEPHANT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setattr(proofreading, "AUTOSAVE_DELAY_S", 0.2)
+    viewer = make_napari_viewer()
+    viewer.open(str(workspace), plugin="napari-elephant")
+    session = session_for(viewer)
+    saver = proofreading.proofreading_for(viewer).autosaver  # the reader's
+    assert saver.has_timer
+    nid = int(session.graph.ids_at(round(viewer.dims.point[0]))[0])
+    session.selection.select_one(nid)
+    viewer.layers.selection.active = session.layers["nuclei"]
+    assert press(viewer, "5")  # reject, with no dock open
+    assert session.graph.nucleus(nid).status == Status.REJECTED
+    deadline = time.monotonic() + 10
+    while Workspace.open(workspace).graph.nucleus(nid).status != Status.REJECTED:
+        assert time.monotonic() < deadline, "not saved by the thread timer"
+        time.sleep(0.05)
+    assert saver.pending is None

@@ -7,6 +7,9 @@ immediate.  ``Workspace.save_graph`` is atomic (write aside, then rename),
 so a crash mid-save keeps the previous graph.  Switching workspaces, closing
 the window and quitting flush a pending save.
 
+Without the dock (a workspace dropped on napari) a :class:`ThreadTimer` waits
+instead, and saves in its own thread (:meth:`Autosaver.flush_here`).
+
 The timer's save runs in a thread (:meth:`Autosaver.flush_in_background`):
 writing even a small graph took 60–385 ms of the GUI thread (measured while
 training), and ~1.3 s at 300k nuclei.  The thread compares the graph's
@@ -74,8 +77,25 @@ class Autosaver:
         with self._lock:
             return self._save(ws)
 
+    @property
+    def has_timer(self) -> bool:
+        return self._restart is not None
+
     def flush_in_background(self) -> None:
-        """The timer's save: the pending graph is written by a thread."""
+        """The Qt timer's save: the pending graph is written by a thread."""
+        self._claim(
+            lambda ws, revision: threading.Thread(
+                target=self._save_and_release, args=(ws, revision), daemon=True
+            ).start()
+        )
+
+    def flush_here(self) -> None:
+        """The thread timer's save (:class:`ThreadTimer`), in the calling thread."""
+        self._claim(self._save_and_release)
+
+    def _claim(self, save: Callable[[Workspace, int], Any]) -> None:
+        """Hand the pending workspace and its revision to ``save``, which must release
+        the lock; a save still running puts this one off to the next timeout."""
         ws = self.pending
         if ws is None:
             return
@@ -84,8 +104,7 @@ class Autosaver:
                 self._restart()
             return
         self.pending = None
-        revision = ws.graph.revision
-        threading.Thread(target=self._save_and_release, args=(ws, revision), daemon=True).start()
+        save(ws, ws.graph.revision)
 
     def _save_and_release(self, ws: Workspace, revision: int) -> None:
         try:
@@ -124,3 +143,26 @@ class Autosaver:
             self.last_saved = time.time()
             self.last_error = None
         return saved
+
+
+class ThreadTimer:
+    """A restartable single-shot timer on a thread, for a viewer without the dock's Qt
+    timer (a workspace dropped on napari).  Its thread is not a daemon: a process that
+    ends within the delay waits for the save instead of losing it."""
+
+    def __init__(self, seconds: float, callback: Callable[[], Any]) -> None:
+        self.seconds, self.callback = seconds, callback
+        self._timer: threading.Timer | None = None
+        self._guard = threading.Lock()
+
+    def restart(self) -> None:
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(self.seconds, self.callback)
+            self._timer.start()
+
+    def cancel(self) -> None:
+        with self._guard:
+            if self._timer is not None:
+                self._timer.cancel()

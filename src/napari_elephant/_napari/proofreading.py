@@ -2,8 +2,10 @@
 the navigator, the keys (on the viewer and on each of our layers as they
 come), the layer-edit bridge and the autosave.
 
-The ELEPHANT dock calls :func:`proofreading_for` when it opens; calling it
-again returns the same object.
+The ELEPHANT dock calls :func:`proofreading_for` when it opens (and gives the
+autosave its Qt timer); a workspace dropped on napari calls
+:func:`proofreading_with_autosave` from the reader, so its keys and autosave
+work before any dock is opened.  Calling either again returns the same object.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from napari_elephant._napari.autosave import Autosaver
+from napari_elephant._napari.autosave import AUTOSAVE_DELAY_S, Autosaver, ThreadTimer
 from napari_elephant._napari.editing import Editor
 from napari_elephant._napari.keymap import Keymap
 from napari_elephant._napari.keymap_actions import Tools
@@ -76,4 +78,14 @@ def proofreading_for(viewer: napari.Viewer, keymap_path: Path | None = None) -> 
         p.bind_layer(layer)
     viewer.layers.events.inserted.connect(p._on_inserted)
     _INSTALLED[viewer] = p
+    return p
+
+
+def proofreading_with_autosave(viewer: napari.Viewer) -> Proofreading:
+    """:func:`proofreading_for`, the autosave waiting on a thread timer until the dock
+    gives it a Qt one."""
+    p = proofreading_for(viewer)
+    saver = p.autosaver
+    if not saver.has_timer:
+        saver.use_timer(ThreadTimer(AUTOSAVE_DELAY_S, saver.flush_here).restart)
     return p

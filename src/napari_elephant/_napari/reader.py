@@ -93,14 +93,15 @@ def read_workspace(path: str | list[str]) -> list[LayerData]:
 
     The current viewer's session is started first: it adopts the layers as
     napari inserts them, so a workspace dropped before any dock is opened is
-    live (time steps, edits) rather than frozen at its first timepoint.
+    live (time steps, edits) rather than frozen at its first timepoint, with
+    the proofreading keys and the autosave.
     """
     layers = workspace_layer_data(Workspace.open(_single(path)))
     viewer = _current_viewer()
-    if viewer is not None:
-        from napari_elephant._napari.session import session_for  # session imports us
+    if viewer is not None:  # the session imports us
+        from napari_elephant._napari.proofreading import proofreading_with_autosave
 
-        session_for(viewer)
+        proofreading_with_autosave(viewer)
     return layers
 
 
