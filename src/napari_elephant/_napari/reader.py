@@ -20,7 +20,8 @@ from napari_elephant._napari.layers import (
     guessed_layer_data,
     source_layer_data,
 )
-from napari_elephant.core.io.csv_io import REQUIRED_COLUMNS, load_csv
+from napari_elephant.core.io.csv_columns import REQUIRED_COLUMNS
+from napari_elephant.core.io.csv_io import load_csv
 from napari_elephant.core.io.geff_io import is_geff, read_geff
 from napari_elephant.core.io.image import (
     AXES_2D_MOVIE,
