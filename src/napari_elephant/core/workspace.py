@@ -39,6 +39,7 @@ from napari_elephant.core.io.image import (
     open_image,
 )
 from napari_elephant.core.params import ParameterSets
+from napari_elephant.core.tagsets import TagSet
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace_migrations import MIGRATIONS as VERSION_UPGRADES
 
@@ -76,6 +77,7 @@ class Workspace:
     voxel_size: VoxelSize
     params: ParameterSets = field(default_factory=ParameterSets)
     graph: TrackingGraph = field(default_factory=TrackingGraph)
+    tag_sets: list[TagSet] = field(default_factory=list)  # the user's, in their order
 
     # ------------------------------------------------------------ create
     @classmethod
@@ -117,10 +119,11 @@ class Workspace:
             image = ImageRef(**settings["image"])
             voxel = VoxelSize.from_sequence(settings["voxel_size"])
             params = ParameterSets.model_validate(settings.get("parameters", {}))
+            tag_sets = [TagSet.model_validate(s) for s in settings.get("tag_sets", [])]
         except (KeyError, TypeError, ValidationError) as exc:
             msg = str(exc).splitlines()[0]
             raise WorkspaceError(f"{root / SETTINGS} has invalid settings: {msg}") from None
-        return cls(root, image, voxel, params, _load_graph(root))
+        return cls(root, image, voxel, params, _load_graph(root), tag_sets)
 
     # -------------------------------------------------------------- save
     def save(self) -> None:
@@ -139,6 +142,7 @@ class Workspace:
             },
             "voxel_size": list(self.voxel_size.as_tuple()),
             "parameters": self.params.model_dump(mode="json"),
+            "tag_sets": [t.model_dump(mode="json") for t in self.tag_sets],
         }
         atomic_write_text(self.path / SETTINGS, json.dumps(data, indent=2) + "\n")
 

@@ -14,11 +14,13 @@ import numpy as np
 from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import COV_KEYS, Status, six_to_cov
+from napari_elephant.core.tagsets import NAME, SEP
 
 COV_COLUMNS = tuple(f"cov_{k}" for k in COV_KEYS)
 CSV_COLUMNS = ("id", "t", "z", "y", "x", *COV_COLUMNS, "parent_id", "status", "confidence")
 COV_2D_COLUMNS = ("cov_yy", "cov_yx", "cov_xx")
 REQUIRED_COLUMNS = ("id", "t", "y", "x")  # and z, except in a 2D movie's table
+TAG_PREFIX = "tag:"  # a tag set's column: "tag:fate", one value (or empty) per nucleus
 
 
 def read_records(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -33,7 +35,15 @@ def read_records(path: Path) -> tuple[list[str], list[list[str]]]:
         raise InvalidInputError(
             f"{path}, row 1: empty file; expected a header with {', '.join(CSV_COLUMNS)}"
         )
-    return [v.strip().lower() for v in records[0]], records[1:]
+    return [_column_name(v) for v in records[0]], records[1:]
+
+
+def _column_name(cell: str) -> str:
+    """Column names are matched in lower case, but a tag set keeps its own."""
+    name = cell.strip()
+    if name.lower().startswith(TAG_PREFIX):
+        return TAG_PREFIX + name[len(TAG_PREFIX) :].strip()
+    return name.lower()
 
 
 class CsvTable:
@@ -166,3 +176,23 @@ def confidences(table: CsvTable) -> list[float | None]:
 def tuples(a: np.ndarray) -> list[tuple[float, ...]]:
     """Rows of a 2D array as tuples of Python floats."""
     return list(zip(*a.T.tolist(), strict=True)) if len(a) else []
+
+
+def tag_sets_of(table: CsvTable) -> list[str]:
+    """The tag sets the table has a column for."""
+    return [n[len(TAG_PREFIX) :] for n in table.index if n.startswith(TAG_PREFIX)]
+
+
+def tags(table: CsvTable) -> list[frozenset[str]]:
+    """Per row, the ``SET=VALUE`` tags of its non-empty tag-set cells."""
+    out: list[set[str]] = [set() for _ in table.records]
+    for name in tag_sets_of(table):
+        if not NAME.match(name):
+            raise table.fail(0, f"tag set {name!r}: a name without '=', ',' or ';'", row=1)
+        for i, value in enumerate(table.text(TAG_PREFIX + name).tolist()):
+            if not value:
+                continue
+            if not NAME.match(value):
+                raise table.fail(i, f"tag {name!r}: value {value!r} has '=', ',' or ';'")
+            out[i].add(f"{name}{SEP}{value}")
+    return [frozenset(t) for t in out]

@@ -9,8 +9,13 @@ Positions in µm, covariance in µm² (upper triangle, see ``COV_KEYS``),
 the detection network's (0–1), empty for none.  Floats are written with
 ``repr`` so a round trip is exact.
 
+Tag sets (:mod:`napari_elephant.core.tagsets`) get one column each after
+these, ``tag:SET``, holding a nucleus' value or nothing; reading them back
+gives each nucleus its ``SET=VALUE`` tags (an import into a workspace
+replaces the values it names and keeps the rest).
+
 A CSV carries less than the graph: no origin (new nuclei get "predicted"
-when their status is predicted, "manual" otherwise), no tags, and no link
+when their status is predicted, "manual" otherwise), no free tags, and no link
 status (a link takes its child's status).  ``parent_id`` is the lineage
 parent, so rejected links (negative examples, which may sit beside it) are
 not written, except a rejected nucleus' rejected link when it has no lineage
@@ -34,7 +39,6 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -54,17 +58,19 @@ from napari_elephant.core.graph import (
 )
 from napari_elephant.core.graph.graph import gc_paused
 from napari_elephant.core.graph.merge import MergeReport
-from napari_elephant.core.graph.model import NO_TAGS
 from napari_elephant.core.io.csv_columns import (
     CSV_COLUMNS,
+    TAG_PREFIX,
     CsvTable,
     column_or_zero,
     confidences,
     covariances,
     read_records,
     statuses,
+    tags,
     tuples,
 )
+from napari_elephant.core.tagsets import merged_tags, set_names, value_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +92,11 @@ def write_csv(graph: TrackingGraph, path: str | os.PathLike) -> None:
     try:
         with path.open("w", newline="", encoding="utf-8") as f:
             out = csv.writer(f, lineterminator="\n")
-            out.writerow(CSV_COLUMNS)
+            sets = set_names(n.tags for n in graph.nuclei())
+            out.writerow([*CSV_COLUMNS, *(TAG_PREFIX + s for s in sets)])
             for n in sorted(graph.nuclei(), key=lambda n: (n.t, n.id)):
-                out.writerow(_row(n, _parent_of(graph, n)))
+                cells = [value_of(n.tags, s) or "" for s in sets]
+                out.writerow([*_row(n, _parent_of(graph, n)), *cells])
     except OSError as e:
         raise InvalidInputError(f"cannot write CSV {path}: {e.strerror or e}") from None
 
@@ -128,7 +136,7 @@ def read_csv(path: str | os.PathLike) -> list[CsvRow]:
     status = statuses(table)
     origin = [Origin.PREDICTED if s is Status.PREDICTED else Origin.MANUAL for s in status]
     columns = (ids.tolist(), t.tolist(), tuples(centers), tuples(six), status, origin)
-    nuclei = map(Nucleus, *columns, repeat(NO_TAGS), confidences(table))
+    nuclei = map(Nucleus, *columns, tags(table), confidences(table))
     parent_ids = [
         p if h else None for p, h in zip(parents.tolist(), has_parent.tolist(), strict=True)
     ]
@@ -250,7 +258,13 @@ def _plan_nucleus(graph: TrackingGraph, r: CsvRow, plan: _Plan, path: Path) -> N
             f"{path}, row {r.row}: nucleus {n.id} exists at t={old.t}, not t={n.t}"
         )
     confidence = old.confidence if n.confidence is None else n.confidence  # empty keeps it
-    new = old.with_(center=n.center, cov=n.cov, status=n.status, confidence=confidence)
+    new = old.with_(
+        center=n.center,
+        cov=n.cov,
+        status=n.status,
+        confidence=confidence,
+        tags=merged_tags(old.tags, n.tags),
+    )
     if new != old:
         plan.before.append(old)
         plan.after.append(new)

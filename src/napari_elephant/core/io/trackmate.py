@@ -8,7 +8,8 @@ lone spots belong to no track.  Our own files carry the ellipsoid, status and
 origin as extra numeric features (the names below), so they read back exactly;
 a predicted nucleus' confidence is its ``QUALITY`` (−1, TrackMate's value for
 a hand-placed spot, when it has none), and a proposed link's confidence its
-edge's ``ELEPHANT_LINK_CONFIDENCE`` (absent when it has none).
+edge's ``ELEPHANT_LINK_CONFIDENCE`` (absent when it has none); tag sets are
+``ELEPHANT_TAG_k`` spot features (:mod:`.trackmate_tags`).
 Writing, and what Fiji needs to open a file, is in :mod:`~.trackmate_write`.
 
 What we read: every spot and every edge of ``AllTracks``, whether or not its
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
@@ -49,6 +51,7 @@ from napari_elephant.core.graph import (
 from napari_elephant.core.graph.graph import gc_paused
 from napari_elephant.core.graph.model import flatten_to_2d
 from napari_elephant.core.io.image_formats import um_per_unit
+from napari_elephant.core.io.trackmate_tags import TagFeature, declared, tags_of
 from napari_elephant.core.units import VoxelSize
 
 COV_FEATURES = tuple(f"ELEPHANT_COV_{k.upper()}" for k in COV_KEYS)
@@ -70,8 +73,12 @@ def read_trackmate(
     path = Path(path)
     root, model = _model(path)
     scale = _scale(model.get("spatialunits"), voxel_size, path)
+    tagged = declared(model, path)
     with gc_paused():
-        nuclei = [_nucleus(el, frame, scale, path) for frame, el in _spot_elements(model, path)]
+        nuclei = [
+            _tagged(_nucleus(el, frame, scale, path), el, tagged, path)
+            for frame, el in _spot_elements(model, path)
+        ]
         if is_2d_file(root):
             nuclei = [flatten_to_2d(n) for n in nuclei]
         frames = {n.id: n.t for n in nuclei}
@@ -82,6 +89,13 @@ def read_trackmate(
             return TrackingGraph.from_records(nuclei, links)
         except GraphError as exc:
             raise InvalidInputError(f"{path}: {exc}") from None
+
+
+def _tagged(n: Nucleus, el: Element, tagged: list[TagFeature], path: Path) -> Nucleus:
+    """The nucleus with the tag sets its spot's tag features give it."""
+    if not tagged:
+        return n
+    return replace(n, tags=n.tags | tags_of(el, tagged, f"{path}, spot {n.id}"))
 
 
 def is_2d_file(root: Element) -> bool:

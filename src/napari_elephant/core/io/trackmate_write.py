@@ -22,8 +22,9 @@ annotations.  The ellipsoid, status and origin travel as extra, declared
 numeric features (``ELEPHANT_COV_ZZ`` … in µm², ``ELEPHANT_STATUS``,
 ``ELEPHANT_ORIGIN``; links carry ``ELEPHANT_STATUS`` and, where the linker
 proposed them, ``ELEPHANT_LINK_CONFIDENCE``), so our own files read
-back exactly; only tags are lost.  A detector and tracker of type "manual"
-are declared, so Fiji opens the file in its editing state.
+back exactly; free-text tags are lost, tag sets kept (one integer feature
+each, :mod:`.trackmate_tags`).  A detector and tracker of type "manual" are
+declared, so Fiji opens the file in its editing state.
 
 A 2D movie (a shape with Z = 1) is written as TrackMate writes its 2D
 images: ``nslices="1"``, ``zstart = zend = 0``, ``voxeldepth`` the nominal
@@ -56,6 +57,7 @@ from napari_elephant.core.io.trackmate import (
     STATUS_CODES,
     STATUS_FEATURE,
 )
+from napari_elephant.core.io.trackmate_tags import TagFeature, declaration, tag_features
 from napari_elephant.core.units import VoxelSize
 
 TRACKMATE_VERSION = "7.14.0"
@@ -120,8 +122,9 @@ def write_trackmate(
         nuclei = [flatten_to_2d(n) for n in nuclei]
     root = Element("TrackMate", version=TRACKMATE_VERSION)
     model = SubElement(root, "Model", spatialunits="µm", timeunits="frame")
-    _declare(SubElement(model, "FeatureDeclarations"))
-    _spots(SubElement(model, "AllSpots", nspots=str(len(nuclei))), nuclei)
+    tagged = tag_features(nuclei)
+    _declare(SubElement(model, "FeatureDeclarations"), tagged)
+    _spots(SubElement(model, "AllSpots", nspots=str(len(nuclei))), nuclei, tagged)
     track_ids = _tracks(SubElement(model, "AllTracks"), graph)
     filtered = SubElement(model, "FilteredTracks")
     for tid in track_ids:
@@ -145,16 +148,19 @@ def _shape(
     return max(n.t for n in nuclei) + 1, max(z, 2), y, x  # one slice would mean 2D
 
 
-def _declare(declarations: Element) -> None:
+def _declare(declarations: Element, tagged: list[TagFeature]) -> None:
     groups = {"SpotFeatures": SPOT_FEATURES, "EdgeFeatures": EDGE_FEATURES}
     for tag, features in {**groups, "TrackFeatures": TRACK_FEATURES}.items():
         group = SubElement(declarations, tag)
         for feature, name, short, dimension, is_int in features:
             attrs = {"feature": feature, "name": name, "shortname": short, "dimension": dimension}
             SubElement(group, "Feature", attrs, isint=str(is_int).lower())
+        if tag == "SpotFeatures":
+            for f in tagged:
+                SubElement(group, "Feature", declaration(f))
 
 
-def _spots(all_spots: Element, nuclei: list[Nucleus]) -> None:
+def _spots(all_spots: Element, nuclei: list[Nucleus], tagged: list[TagFeature]) -> None:
     frame_el: Element | None = None
     for n in nuclei:
         if frame_el is None or frame_el.get("frame") != str(n.t):
@@ -175,6 +181,7 @@ def _spots(all_spots: Element, nuclei: list[Nucleus]) -> None:
             ORIGIN_FEATURE: str(ORIGIN_CODES[n.origin]),
         }
         attrs.update((f, repr(float(v))) for f, v in zip(COV_FEATURES, n.cov, strict=True))
+        attrs.update((f.feature, f.code(n)) for f in tagged)
         SubElement(frame_el, "Spot", attrs)
 
 
