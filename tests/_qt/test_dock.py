@@ -24,7 +24,7 @@ def _counts(dock: ElephantDock) -> dict[str, str]:
 def test_dock_has_room_for_the_later_stages(dock) -> None:
     tabs: QTabWidget = dock.tabs
     names = [tabs.tabText(i) for i in range(tabs.count())]
-    assert names == ["Workspace", "Detection", "Linking", "Models", "Log", "Keys"]
+    assert names == ["Workspace", "Detection", "Linking", "Tags", "Models", "Log", "Keys"]
     assert dock.tab("Workspace") is dock.workspace_panel
 
 

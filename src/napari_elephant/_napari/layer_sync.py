@@ -46,6 +46,7 @@ from napari_elephant._napari.layers import (
     timepoint_tally,
     visible_rows,
 )
+from napari_elephant._napari.tag_colors import tag_colors
 from napari_elephant._napari.tracks import (
     TAIL_LENGTH,
     TRACK_SLACK,
@@ -150,6 +151,13 @@ class LayerSync:
         self.t = t
         self.frame = visible_rows(arr, self.session.show_rejected)
 
+    def colors(self) -> np.ndarray:
+        """(n, 4) RGBA of the shown nuclei: by status, or by the session's tag set."""
+        tag_set = self.session.color_by
+        if tag_set is None or self.frame is None:
+            return status_colors(self.frame.status)
+        return tag_colors(self.graph, self.frame.ids, tag_set)
+
     def _selected_rows(self) -> np.ndarray:
         ids = np.fromiter(self.session.selection.ids, np.int64)
         return np.isin(self.frame.ids, ids)
@@ -164,7 +172,7 @@ class LayerSync:
             layer.features = pts.features
             if len(pts.coords):
                 layer.size = pts.size
-                layer.face_color = point_style(pts.color)["face_color"]
+                layer.face_color = point_style(self.colors())["face_color"]
             self._style_selection(layer)
 
     def _restyle_points(self) -> None:
@@ -177,7 +185,7 @@ class LayerSync:
             return  # napari's remove() reselects before the rows are gone: wait for data
         selected = self._selected_rows()
         if len(selected):
-            style = point_style(status_colors(self.frame.status), selected)
+            style = point_style(self.colors(), selected)
             layer.border_color = style["border_color"]
             layer.border_width = style["border_width"]
         rows = set(np.flatnonzero(selected).tolist())
@@ -223,7 +231,7 @@ class LayerSync:
     def _paint_outlines(self, layer: Any) -> None:
         cuts = self.cuts
         vectors = outlines.outline_vectors(cuts, self.t, self.voxel)
-        colors = status_colors(self.frame.status[cuts.index])
+        colors = self.colors()[cuts.index]
         colors[self._selected_rows()[cuts.index]] = SELECTED_COLOR
         set_vectors(layer, vectors, np.repeat(colors, outlines.SEGMENTS, axis=0))
 

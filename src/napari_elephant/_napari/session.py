@@ -38,6 +38,7 @@ from napari_elephant._napari.selection import Selection
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK, write_ome_zarr
+from napari_elephant.core.tagsets import TagSet
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace, is_workspace
 
@@ -79,6 +80,7 @@ class ElephantSession:
         self.jobs: Any = None
         self.sync: LayerSync | None = None
         self._show_rejected = False
+        self._color_by: TagSet | None = None
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
         for layer in list(viewer.layers):
@@ -106,6 +108,17 @@ class ElephantSession:
         self._show_rejected = bool(value)
         if self.sync is not None:
             self.sync.update(force=True)
+
+    @property
+    def color_by(self) -> TagSet | None:
+        """The tag set the nuclei are coloured by; None: by status."""
+        return self._color_by
+
+    @color_by.setter
+    def color_by(self, tag_set: TagSet | None) -> None:
+        self._color_by = tag_set
+        if self.sync is not None:
+            self.sync.update(redraw=True)
 
     def status_counts(self) -> StatusCounts:
         """Nuclei and links per status at the current timepoint and in total."""
@@ -259,6 +272,7 @@ class ElephantSession:
             self.sync = None
         self.workspace = ws
         self.layers = {}
+        self._color_by = None  # another workspace has its own tag sets
         self.selection.clear()
         if ws is not None:
             self.sync = LayerSync(self)

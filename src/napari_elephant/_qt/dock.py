@@ -1,6 +1,6 @@
 """The "ELEPHANT" dock: one tab per stage of the user's loop (DESIGN §6).
 
-Workspace, Detection, Linking, Models, Log and Keys, each its own module;
+Workspace, Detection, Linking, Tags, Models, Log and Keys, each its own module;
 above the tabs, the status counter.  Opening the dock sets up the viewer's
 proofreading (keys, layer edits, autosave) and gives the autosave its Qt
 timer, and installs the session's job runner (``session.jobs``: background
@@ -27,6 +27,7 @@ from napari_elephant._qt.linking_panel import LinkingPanel
 from napari_elephant._qt.log_panel import LogPanel
 from napari_elephant._qt.models_panel import ModelsPanel
 from napari_elephant._qt.panel_tools import app_timer
+from napari_elephant._qt.tags_panel import TagsPanel
 from napari_elephant._qt.workspace_panel import WorkspacePanel
 
 if TYPE_CHECKING:
@@ -54,12 +55,14 @@ class ElephantDock(QWidget):
         self.workspace_panel = WorkspacePanel(self.session)
         self.detection_panel = DetectionPanel(self.jobs)
         self.linking_panel = LinkingPanel(self.jobs)
+        self.tags_panel = TagsPanel(self.session)
         self.models_panel = ModelsPanel(self.jobs)
         self.log_panel = LogPanel(self.jobs.runner)
         pages = (
             (self.workspace_panel, "Workspace"),
             (_scrolled(self.detection_panel), "Detection"),
             (_scrolled(self.linking_panel), "Linking"),
+            (_scrolled(self.tags_panel), "Tags"),
             (self.models_panel, "Models"),
             (self.log_panel, "Log"),
         )

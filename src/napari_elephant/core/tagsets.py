@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph, UpdateNuclei
@@ -87,6 +87,34 @@ class TagSet(BaseModel):
         """The set with one more value (a colour from the palette by default)."""
         color = color or PALETTE[len(self.values) % len(PALETTE)]
         return TagSet(name=self.name, values=(*self.values, TagValue(name=name, color=color)))
+
+
+def _one_line(error: ValidationError) -> InvalidInputError:
+    first = error.errors()[0]
+    return InvalidInputError(str(first.get("msg", error)).removeprefix("Value error, "))
+
+
+def new_set(sets: Sequence[TagSet], name: str) -> list[TagSet]:
+    """``sets`` with an empty set ``name`` at the end; one-line errors."""
+    try:
+        made = TagSet(name=name)
+    except ValidationError as error:
+        raise _one_line(error) from None
+    if any(s.name == made.name for s in sets):
+        raise InvalidInputError(f"there is a tag set {made.name!r} already")
+    return [*sets, made]
+
+
+def new_value(
+    sets: Sequence[TagSet], set_name: str, value: str, color: str | None = None
+) -> list[TagSet]:
+    """``sets`` with ``value`` added to the set ``set_name``; one-line errors."""
+    old = find_set(sets, set_name)
+    try:
+        grown = old.with_value(value, color)
+    except ValidationError as error:
+        raise _one_line(error) from None
+    return [grown if s is old else s for s in sets]
 
 
 def find_set(sets: Sequence[TagSet], name: str) -> TagSet:
