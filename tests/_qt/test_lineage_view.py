@@ -121,3 +121,23 @@ def test_selected_lineage_only_shows_the_tree_of_the_current_nucleus(view) -> No
     view.selection.select_one(8)
     assert set(view.layout_.ids[view._shown()].tolist()) == {8}
     assert view.node_pixel(8) is not None
+
+
+def test_colour_by_a_tag_set_recolours_the_nodes_and_follows_tagging(view) -> None:
+    from napari_elephant._napari.tag_colors import hex_rgba
+    from napari_elephant.core.tagsets import TagSet, tag_nuclei
+
+    fate = TagSet(name="fate").with_value("neuron", "#ff0000")
+    session = view.session
+    session.color_by = fate
+    faces = view.renderer.nodes._data["a_bg_color"]
+    np.testing.assert_allclose(faces[:, :3], np.tile(hex_rgba("#808080")[:3], (len(faces), 1)))
+    nid = int(view.layout_.ids[0])
+    tag_nuclei(session.graph, [nid], fate, "neuron")
+    faces = view.renderer.nodes._data["a_bg_color"]
+    np.testing.assert_allclose(faces[0, :3], (1.0, 0.0, 0.0))
+    session.color_by = None  # back to the status colours
+    from napari_elephant._qt.lineage_view import _COLORS
+
+    faces = view.renderer.nodes._data["a_bg_color"]
+    np.testing.assert_allclose(faces[0], _COLORS[view.layout_.status[0]])

@@ -52,10 +52,12 @@ IMAGE_IN_WORKSPACE = "image.ome.zarr"
 
 
 class SessionEvents:
-    """``workspace_changed(Workspace | None)``; ``graph_changed(action)``."""
+    """``workspace_changed(Workspace | None)``; ``graph_changed(action)``;
+    ``color_by_changed(TagSet | None)``."""
 
     workspace_changed = Signal(object)
     graph_changed = Signal(object)
+    color_by_changed = Signal(object)
 
 
 def session_for(viewer: napari.Viewer) -> ElephantSession:
@@ -119,6 +121,7 @@ class ElephantSession:
         self._color_by = tag_set
         if self.sync is not None:
             self.sync.update(redraw=True)
+        self.events.color_by_changed.emit(tag_set)
 
     def status_counts(self) -> StatusCounts:
         """Nuclei and links per status at the current timepoint and in total."""

@@ -26,6 +26,7 @@ from vispy import scene
 from napari_elephant._napari.layers import STATUS_COLORS
 from napari_elephant._napari.navigation import centre_on
 from napari_elephant._napari.session import session_for
+from napari_elephant._napari.tag_colors import tag_colors
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
 from napari_elephant.core.lineage_layout import (
@@ -80,11 +81,16 @@ class LineageCanvas:
         return self.canvas.native
 
     def draw(
-        self, layout: LineageLayout, shown: np.ndarray, segments: tuple[np.ndarray, np.ndarray]
+        self,
+        layout: LineageLayout,
+        shown: np.ndarray,
+        segments: tuple[np.ndarray, np.ndarray],
+        node_colors: np.ndarray | None = None,
     ) -> None:
-        """Nodes ``shown`` (indices) and the links between them (``link_segments``)."""
+        """Nodes ``shown`` (indices) and the links between them (``link_segments``);
+        ``node_colors`` (n, 4) replaces the status colours (a tag set's)."""
         pos = np.column_stack([layout.x[shown], layout.t[shown]]).astype(np.float32)
-        colors = _COLORS[layout.status[shown]]
+        colors = _COLORS[layout.status[shown]] if node_colors is None else node_colors[shown]
         self._set_markers(self.nodes, pos, colors, NODE_PX)
         segs, which = segments
         if len(shown) == len(layout):
@@ -192,6 +198,7 @@ class LineageView(QWidget):
 
     def _connect(self) -> None:
         self.session.events.workspace_changed.connect(self._on_workspace_changed)
+        self.session.events.color_by_changed.connect(self._on_color_by)
         self.selection.events.changed.connect(self._on_selection_changed)
         events = self.renderer.canvas.events
         events.mouse_press.connect(self._on_mouse_press)
@@ -229,6 +236,9 @@ class LineageView(QWidget):
         self._bind_graph(self.session.graph)
         self.relayout(fit=True)
 
+    def _on_color_by(self, _tag_set: Any) -> None:
+        self._redraw()
+
     def _on_nuclei_updated(self, ids: tuple[int, ...]) -> None:
         """Recolour in place when every nucleus stays in the lineage, else re-lay out."""
         graph, lay = self._graph, self.layout_
@@ -239,7 +249,8 @@ class LineageView(QWidget):
         leaves_lineage = not self.show_rejected.isChecked() and np.any(codes == _REJECTED)
         if np.any(rows == NONE) or leaves_lineage:
             return self._schedule()
-        if np.any(lay.status[rows] != codes):
+        recolour = self.session.color_by is not None  # the tags may have changed
+        if recolour or np.any(lay.status[rows] != codes):
             lay.status[rows] = codes
             self._redraw()
         return None
@@ -254,11 +265,18 @@ class LineageView(QWidget):
     def _redraw(self, fit: bool = False) -> None:
         shown = self._shown()
         self._shown_root = self._current_root()
-        self.renderer.draw(self.layout_, shown, self._segments)
+        self.renderer.draw(self.layout_, shown, self._segments, self._tag_colors())
         self._update_highlight()
         if fit:
             self.renderer.fit(self.layout_.x[shown], self.layout_.t[shown])
         self.renderer.canvas.update()
+
+    def _tag_colors(self) -> np.ndarray | None:
+        """The nodes' colours in the session's tag set, or None (by status)."""
+        tag_set = self.session.color_by
+        if tag_set is None or self._graph is None:
+            return None
+        return tag_colors(self._graph, self.layout_.ids, tag_set).astype(np.float32)
 
     def fit(self) -> None:
         shown = self._shown()
