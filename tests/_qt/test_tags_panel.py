@@ -85,3 +85,25 @@ def test_the_nuclei_can_be_coloured_by_a_set(panel) -> None:
     np.testing.assert_allclose(layer.face_color[other][:3], grey[:3], atol=0.01)
     widget.color_by.setCurrentText("status")
     assert session.color_by is None
+
+
+def test_the_y_keys_tag_with_the_tabs_choice(panel, tmp_path, monkeypatch) -> None:
+    from napari_elephant._napari.proofreading import proofreading_for
+    from tests._napari.proofreading_helpers import press
+
+    widget, session, told = panel
+    monkeypatch.setenv("NAPARI_ELEPHANT_CONFIG_DIR", str(tmp_path / "config"))
+    proofreading_for(session.viewer)
+    session.viewer.layers.selection.active = session.layers["nuclei"]
+    nid = int(session.graph.ids_at(0)[0])
+    session.selection.select_one(nid)
+    assert session.tag_choice is None
+    press(session.viewer, "Y")  # nothing chosen yet: a one-line message, no change
+    assert "fate=neuron" not in session.graph.nucleus(nid).tags
+    make_fate(widget)
+    widget.value_choice.setCurrentText("neuron")
+    assert session.tag_choice.value == "neuron"
+    press(session.viewer, "Y")
+    assert value_of(session.graph.nucleus(nid).tags, "fate") == "neuron"
+    press(session.viewer, "Shift+Y")
+    assert value_of(session.graph.nucleus(nid).tags, "fate") is None

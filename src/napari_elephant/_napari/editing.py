@@ -26,6 +26,7 @@ from napari_elephant._napari.navigation import DIVISION_TAG, current_t, cursor_w
 from napari_elephant.core.detection.engine import prediction_params
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph
+from napari_elephant.core.tagsets import find_set, tag_nuclei
 
 if TYPE_CHECKING:
     from napari_elephant._napari.session import ElephantSession
@@ -275,6 +276,16 @@ class Editor:
                 graph.remove_links(keys)
 
     # ------------------------------------------------------ history
+    def tag_selection(self, untag: bool = False) -> int:
+        """Give the targets the tag value chosen in the Tags tab (``session.tag_choice``),
+        or remove that set's value; one undo step."""
+        choice = self.session.tag_choice
+        if choice is None:
+            raise InvalidInputError("choose a tag set and a value in the Tags tab first")
+        tag_set = find_set(self.session.require_workspace().tag_sets, choice.set_name)
+        value = None if untag else choice.value
+        return tag_nuclei(self.graph, self.targets(), tag_set, value, choice.whole_lineage)
+
     def undo(self) -> None:
         if self.graph.undo() is None:
             raise InvalidInputError("nothing to undo")

@@ -38,7 +38,7 @@ from napari_elephant._napari.selection import Selection
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK, write_ome_zarr
-from napari_elephant.core.tagsets import TagSet
+from napari_elephant.core.tagsets import TagChoice, TagSet
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace, is_workspace
 
@@ -83,6 +83,7 @@ class ElephantSession:
         self.sync: LayerSync | None = None
         self._show_rejected = False
         self._color_by: TagSet | None = None
+        self.tag_choice: TagChoice | None = None  # what the tag key gives (the Tags tab's)
         viewer.layers.events.inserted.connect(self._on_inserted)
         viewer.layers.events.removed.connect(self._on_removed)
         for layer in list(viewer.layers):

@@ -1,7 +1,8 @@
 """The Tags tab: tag sets (e.g. *fate*: neuron, epidermis) as in Mastodon.
 
 Make a set and its values (each with a colour), tag the selected nuclei —
-or their whole sub-lineages — with a value, untag them, and colour the
+or their whole sub-lineages — with a value, untag them (here, or with the
+keys Y and Shift+Y, which give the value chosen here), and colour the
 nuclei by a set instead of by status.  Sets are saved in the workspace;
 each tagging is one undo step (:mod:`napari_elephant.core.tagsets`).
 """
@@ -24,7 +25,14 @@ from qtpy.QtWidgets import (
 
 from napari_elephant._qt.panel_tools import button, connect_while_alive, row, run_reporting
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.tagsets import TagSet, find_set, new_set, new_value, tag_nuclei
+from napari_elephant.core.tagsets import (
+    TagChoice,
+    TagSet,
+    find_set,
+    new_set,
+    new_value,
+    tag_nuclei,
+)
 
 BY_STATUS = "status"
 
@@ -62,8 +70,10 @@ class TagsPanel(QWidget):
         box = QGroupBox("Tag the selection")
         form = QFormLayout(box)
         self.value_choice = QComboBox()
+        self.value_choice.currentTextChanged.connect(self._choose)
         form.addRow("Value", self.value_choice)
         self.whole_lineage = QCheckBox("Whole sub-lineage (every descendant)")
+        self.whole_lineage.toggled.connect(self._choose)
         form.addRow(self.whole_lineage)
         form.addRow(
             row(
@@ -98,10 +108,19 @@ class TagsPanel(QWidget):
     def _fill_values(self, set_name: str) -> None:
         values = next((s.names for s in self.sets() if s.name == set_name), [])
         kept = self.value_choice.currentText()
+        self.value_choice.blockSignals(True)
         self.value_choice.clear()
         self.value_choice.addItems(values)
         if kept in values:
             self.value_choice.setCurrentText(kept)
+        self.value_choice.blockSignals(False)
+        self._choose()
+
+    def _choose(self, *_: Any) -> None:
+        """What the tag keys (Y, Shift+Y) give: this set's chosen value."""
+        name, value = self.set_choice.currentText(), self.value_choice.currentText()
+        whole = self.whole_lineage.isChecked()
+        self.session.tag_choice = TagChoice(name, value or None, whole) if name else None
 
     def _save(self, sets: list[TagSet]) -> None:
         ws = self.session.require_workspace()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -87,6 +88,15 @@ class TagSet(BaseModel):
         """The set with one more value (a colour from the palette by default)."""
         color = color or PALETTE[len(self.values) % len(PALETTE)]
         return TagSet(name=self.name, values=(*self.values, TagValue(name=name, color=color)))
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    """What the tag key gives: a value of a set (None: untag), to the sub-lineage too?"""
+
+    set_name: str
+    value: str | None
+    whole_lineage: bool = False
 
 
 def _one_line(error: ValidationError) -> InvalidInputError:
