@@ -48,3 +48,25 @@ def test_an_empty_lineage_still_draws() -> None:
     for plot in lineage_plots(lineage_of(TrackingGraph())):
         first_column = next(iter(plot.data.columns.values()))
         assert plot.figure().axes and np.size(first_column) == 0
+
+
+def test_tag_sets_get_their_own_plots_and_a_track_column() -> None:
+    from napari_elephant.core.analysis.tables import tracks_table
+    from napari_elephant.core.tagsets import TagSet, tag_nuclei
+
+    graph = hand_lineage()
+    fate = TagSet(name="fate").with_value("neuron").with_value("epidermis")
+    tag_nuclei(graph, [3, 5], fate, "neuron")  # two of track 3's three nuclei
+    tag_nuclei(graph, [6], fate, "epidermis")
+    tag_nuclei(graph, [9], fate, "epidermis")
+    lin = lineage_of(graph)
+    tracks = tracks_table(lin)
+    by_track = dict(zip(tracks.columns["track"].tolist(), tracks.columns["tag:fate"].tolist()))
+    assert by_track[3] == "neuron" and by_track[4] == "epidermis" and by_track[1] == ""
+    plots = {p.name: p for p in lineage_plots(lin)}
+    counts = plots["nuclei_per_timepoint_by_fate"].data.columns
+    assert counts["neuron"].tolist() == [0, 0, 1, 1, 0, 0]
+    assert counts["epidermis"].tolist() == [0, 0, 0, 1, 1, 0]
+    cycles = plots["cell_cycle_length_by_fate"]
+    assert cycles.data.columns["fate"].tolist() == ["neuron"]
+    assert len(cycles.figure().axes[0].get_legend().get_texts()) == 2

@@ -23,6 +23,8 @@ from napari_elephant.core.analysis.tables import (
     divisions_table,
     nuclei_table,
     speeds,
+    tag_sets,
+    tag_values,
     tracks_table,
 )
 
@@ -112,7 +114,8 @@ def _bins(values: np.ndarray, integer: bool) -> np.ndarray | int:
 
 
 def lineage_plots(lin: Lineage) -> list[Plot]:
-    """Nuclei and divisions per timepoint, cell-cycle, track length and speed."""
+    """Nuclei and divisions per timepoint, cell-cycle, track length and speed; per
+    tag set, nuclei per timepoint and cell-cycle lengths by value."""
     counts = per_timepoint(lin)
     tracks = tracks_table(lin)
     full = np.asarray(tracks.columns["cycle_length_t"]) >= 0
@@ -131,7 +134,57 @@ def lineage_plots(lin: Lineage) -> list[Plot]:
             _histogram("n_nuclei", "nuclei per track"),
         ),
         Plot("speed", "Speed", moved, _histogram("speed_um_per_t", "µm per timepoint")),
+        *tag_plots(lin, tracks),
     ]  # fmt: skip
+
+
+def tag_plots(lin: Lineage, tracks: Table) -> list[Plot]:
+    """Per tag set: nuclei per timepoint and cell-cycle lengths, one series per value."""
+    out = []
+    for name in tag_sets(lin):
+        values = tag_values(lin, name)
+        kinds = sorted(set(values.tolist()) - {""})
+        span = per_timepoint(lin).columns["t"]
+        per_t = {"t": span}
+        for v in kinds:
+            ts = lin.t[values == v] - (span[0] if len(span) else 0)
+            per_t[v] = np.bincount(ts, minlength=len(span))
+        out.append(Plot(f"nuclei_per_timepoint_by_{name}", f"Nuclei per timepoint by {name}",
+                        Table(f"by_{name}", per_t), _lines(kinds)))  # fmt: skip
+        full = np.asarray(tracks.columns["cycle_length_t"]) >= 0
+        cycles = {"track": np.asarray(tracks.columns["track"])[full],
+                  "cycle_length_t": np.asarray(tracks.columns["cycle_length_t"])[full],
+                  name: np.asarray(tracks.columns[f"tag:{name}"])[full]}  # fmt: skip
+        out.append(Plot(f"cell_cycle_length_by_{name}", f"Cell-cycle length by {name}",
+                        Table(f"cycles_by_{name}", cycles), _by_value(name, kinds)))  # fmt: skip
+    return out
+
+
+def _lines(kinds: list[str]) -> Callable[[Figure, Table], None]:
+    def draw(fig: Figure, data: Table) -> None:
+        ax = fig.add_subplot()
+        for v in kinds:
+            ax.plot(data.columns["t"], data.columns[v], label=v)
+        ax.set(xlabel="timepoint", ylabel="nuclei")
+        if kinds:
+            ax.legend(frameon=False)
+
+    return draw
+
+
+def _by_value(name: str, kinds: list[str]) -> Callable[[Figure, Table], None]:
+    def draw(fig: Figure, data: Table) -> None:
+        ax = fig.add_subplot()
+        cycles = np.asarray(data.columns["cycle_length_t"], np.float64)
+        which = np.asarray(data.columns[name])
+        bins = _bins(cycles, integer=True)
+        for v in kinds:
+            ax.hist(cycles[which == v], bins=bins, alpha=0.6, label=v)
+        ax.set(xlabel="cell-cycle length (timepoints)", ylabel="count")
+        if kinds:
+            ax.legend(frameon=False)
+
+    return draw
 
 
 def write_analysis(lin: Lineage, folder: str | os.PathLike) -> list[Path]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ import numpy as np
 
 from napari_elephant.core.ellipsoid import equal_volume_radius
 from napari_elephant.core.graph import Status, TrackingGraph
+from napari_elephant.core.tagsets import set_names, value_of
 
 NONE = -1
 
@@ -194,7 +196,29 @@ def tracks_table(lin: Lineage) -> Table:
         "n_accepted": _group_mean(lin.status == "accepted", first, starts) * counts,
     }  # fmt: skip
     columns["n_accepted"] = np.rint(columns["n_accepted"]).astype(np.int64)
+    for name in tag_sets(lin):
+        columns[f"tag:{name}"] = _track_values(tag_values(lin, name), first, starts)
     return Table("tracks", columns)
+
+
+def tag_sets(lin: Lineage) -> list[str]:
+    """The tag sets valued among the lineage's nuclei (``SET=VALUE`` tags)."""
+    return set_names(t.split(";") for t in lin.tags if t)
+
+
+def tag_values(lin: Lineage, set_name: str) -> np.ndarray:
+    """Each nucleus' value in ``set_name`` ("" for none)."""
+    return np.array([value_of(t.split(";"), set_name) or "" for t in lin.tags], dtype=object)
+
+
+def _track_values(values: np.ndarray, first: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per track, the value most of its nuclei carry ("" when none carries one)."""
+    counts: dict[int, Counter] = {}
+    for row, value in zip(first.tolist(), values.tolist(), strict=True):
+        if value:
+            counts.setdefault(row, Counter())[value] += 1
+    out = [counts[s].most_common(1)[0][0] if s in counts else "" for s in starts.tolist()]
+    return np.array(out, dtype=object)
 
 
 def _group_mean(values: np.ndarray, group: np.ndarray, keys: np.ndarray) -> np.ndarray:
