@@ -35,8 +35,8 @@ def click(qtbot, view: LineageView, nucleus_id: int, modifier=Qt.KeyboardModifie
     qtbot.mouseClick(view.renderer.native, Qt.MouseButton.LeftButton, modifier, QPoint(*px))
 
 
-def key(qtbot, view: LineageView, k) -> None:
-    qtbot.keyClick(view.renderer.native, k)
+def key(qtbot, view: LineageView, k, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(view.renderer.native, k, modifier)
 
 
 def test_click_on_a_node_selects_it_and_moves_the_viewer(view, qtbot) -> None:
@@ -141,3 +141,20 @@ def test_colour_by_a_tag_set_recolours_the_nodes_and_follows_tagging(view) -> No
 
     faces = view.renderer.nodes._data["a_bg_color"]
     np.testing.assert_allclose(faces[0], _COLORS[view.layout_.status[0]])
+
+
+def test_the_viewers_edit_keys_work_in_the_tree(view, qtbot, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NAPARI_ELEPHANT_CONFIG_DIR", str(tmp_path / "config"))
+    graph = view.session.graph
+    view.selection.select_one(5)
+    key(qtbot, view, Qt.Key.Key_U)  # unlink from the parent
+    assert not graph.has_link(3, 5)
+    view.selection.select([3, 5])
+    key(qtbot, view, Qt.Key.Key_K)  # link the two selected
+    assert graph.has_link(3, 5)
+    key(qtbot, view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # one undo step
+    assert not graph.has_link(3, 5)
+    view.selection.select_one(5)
+    key(qtbot, view, Qt.Key.Key_D)  # delete
+    assert 5 not in graph
+    qtbot.waitUntil(lambda: view.layout_.index_of(5) is None, timeout=5 * RELAYOUT_DELAY_MS)

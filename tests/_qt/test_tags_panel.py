@@ -91,7 +91,7 @@ def test_the_y_keys_tag_with_the_tabs_choice(panel, tmp_path, monkeypatch) -> No
     from napari_elephant._napari.proofreading import proofreading_for
     from tests._napari.proofreading_helpers import press
 
-    widget, session, told = panel
+    widget, session, _ = panel
     monkeypatch.setenv("NAPARI_ELEPHANT_CONFIG_DIR", str(tmp_path / "config"))
     proofreading_for(session.viewer)
     session.viewer.layers.selection.active = session.layers["nuclei"]

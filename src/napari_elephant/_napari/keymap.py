@@ -164,6 +164,19 @@ class Keymap:
     def overrides(self) -> dict[str, str]:
         return {i: k for i, k in self._keys.items() if k != normalize(self.actions[i].key)}
 
+    def run_key(self, key: str) -> bool:
+        """Run the action bound to ``key`` as a press on the viewer would (held
+        gestures excepted: they need the viewer's cursor); False when none is."""
+        try:
+            key = normalize(key)
+        except KeymapError:
+            return False
+        for action_id, bound in self._keys.items():
+            if bound == key and not self.actions[action_id].hold:
+                self._handlers[action_id](None)
+                return True
+        return False
+
     # ------------------------------------------------------- binding
     def bind(self, target: Any) -> None:
         """Bind every action on a viewer or a layer (again: no harm)."""

@@ -25,6 +25,7 @@ from vispy import scene
 
 from napari_elephant._napari.layers import STATUS_COLORS
 from napari_elephant._napari.navigation import centre_on
+from napari_elephant._napari.proofreading import proofreading_for
 from napari_elephant._napari.session import session_for
 from napari_elephant._napari.tag_colors import tag_colors
 from napari_elephant.core.graph import Status, TrackingGraph
@@ -48,7 +49,8 @@ NODE_PX, HIGHLIGHT_PX, PICK_PX, CLICK_SLOP_PX = 6.0, 14.0, 8.0, 4.0
 _COLORS = np.array([STATUS_COLORS[s] for s in STATUS_ORDER], dtype=np.float32)
 _LINK_COLORS = _COLORS * np.array([0.8, 0.8, 0.8, 0.9], dtype=np.float32)
 _REJECTED = STATUS_ORDER.index(Status.REJECTED)
-_STATUS_KEYS = {"4": Status.ACCEPTED, "5": Status.REJECTED, "0": Status.PREDICTED}
+_MOD_NAMES = {"Control": "Ctrl", "Shift": "Shift", "Alt": "Alt", "Meta": "Meta"}
+_MODIFIERS = set(_MOD_NAMES)
 _TOPOLOGY_EVENTS = (
     "nuclei_added",
     "nuclei_removed",
@@ -363,17 +365,26 @@ class LineageView(QWidget):
             self.select_node(index, add="Shift" in _modifier_names(event))
 
     def _on_key(self, event: Any) -> None:
-        """Arrows: parent / child / sibling; 4, 5, 0: accept, reject, predicted; F: fit."""
+        """Arrows: parent / child / sibling; F: fit; any other key does what it does in
+        the viewer (accept, reject, delete, link the two selected, unlink, tag, undo …),
+        on the selection, as one undoable action."""
         name = event.key.name if event.key is not None else ""
-        if name in _STEP_KEYS:
+        mods = _modifier_names(event)
+        if name in _STEP_KEYS and not mods:
             self._step(_STEP_KEYS[name])
-        elif name in _STATUS_KEYS:
-            self.set_status(_STATUS_KEYS[name])
-        elif name == "F":
+        elif name == "F" and not mods:
             self.fit()
-        else:
+        elif not self.viewer_key(name, mods):
             return
         event.handled = True
+
+    def viewer_key(self, name: str, mods: set[str]) -> bool:
+        """Run the viewer's action for this key (False: none)."""
+        if not name or name in _MODIFIERS:
+            return False
+        spelled = [_MOD_NAMES.get(m, m) for m in sorted(mods) if m in _MOD_NAMES]
+        keymap = proofreading_for(self.viewer).keymap
+        return keymap.run_key("+".join([*spelled, name]))
 
     def _step(self, direction: str) -> None:
         current = self.layout_.index_of(self.selection.current)
@@ -382,13 +393,6 @@ class LineageView(QWidget):
         target = step(self.layout_, current, direction)
         if target is not None:
             self.select_node(target)
-
-    def set_status(self, status: Status) -> None:
-        """Accept, reject or reset the selected nuclei (one undo step)."""
-        graph = self._graph
-        ids = [i for i in sorted(self.selection.ids) if graph is not None and i in graph]
-        if ids:
-            graph.set_status(ids, status)
 
 
 def _modifier_names(event: Any) -> set[str]:

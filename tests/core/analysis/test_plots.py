@@ -61,7 +61,8 @@ def test_tag_sets_get_their_own_plots_and_a_track_column() -> None:
     tag_nuclei(graph, [9], fate, "epidermis")
     lin = lineage_of(graph)
     tracks = tracks_table(lin)
-    by_track = dict(zip(tracks.columns["track"].tolist(), tracks.columns["tag:fate"].tolist()))
+    cols = tracks.columns
+    by_track = dict(zip(cols["track"].tolist(), cols["tag:fate"].tolist(), strict=True))
     assert by_track[3] == "neuron" and by_track[4] == "epidermis" and by_track[1] == ""
     plots = {p.name: p for p in lineage_plots(lin)}
     counts = plots["nuclei_per_timepoint_by_fate"].data.columns
