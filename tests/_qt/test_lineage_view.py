@@ -137,7 +137,7 @@ def test_colour_by_a_tag_set_recolours_the_nodes_and_follows_tagging(view) -> No
     faces = view.renderer.nodes._data["a_bg_color"]
     np.testing.assert_allclose(faces[0, :3], (1.0, 0.0, 0.0))
     session.color_by = None  # back to the status colours
-    from napari_elephant._qt.lineage_view import _COLORS
+    from napari_elephant._qt.lineage_canvas import COLORS as _COLORS
 
     faces = view.renderer.nodes._data["a_bg_color"]
     np.testing.assert_allclose(faces[0], _COLORS[view.layout_.status[0]])
@@ -158,3 +158,15 @@ def test_the_viewers_edit_keys_work_in_the_tree(view, qtbot, tmp_path, monkeypat
     key(qtbot, view, Qt.Key.Key_D)  # delete
     assert 5 not in graph
     qtbot.waitUntil(lambda: view.layout_.index_of(5) is None, timeout=5 * RELAYOUT_DELAY_MS)
+
+
+def test_the_time_axis_and_ids_appear_when_zoomed_in(view) -> None:
+    renderer = view.renderer
+    _, _, t0, t1 = renderer.visible_rect()
+    assert t0 <= 0 and t1 >= 3  # fitted: every timepoint of the tree in view
+    assert renderer.time_axis.axis.domain is not None
+    assert renderer.labels.visible  # a handful of nodes: every id written
+    assert sorted(renderer.labels.text) == sorted(str(i) for i in view.layout_.ids.tolist())
+    i = view.layout_.index_of(5)
+    renderer.view.camera.rect = (view.layout_.x[i] - 0.5, view.layout_.t[i] - 0.5, 1.0, 1.0)
+    assert list(renderer.labels.text) == ["5"]

@@ -21,19 +21,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
-from vispy import scene
 
-from napari_elephant._napari.layers import STATUS_COLORS
 from napari_elephant._napari.navigation import centre_on
 from napari_elephant._napari.proofreading import proofreading_for
 from napari_elephant._napari.session import session_for
 from napari_elephant._napari.tag_colors import tag_colors
+from napari_elephant._qt.lineage_canvas import LineageCanvas
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
 from napari_elephant.core.lineage_layout import (
     NONE,
     STATUS_ORDER,
-    LineageLayout,
     layout_lineage,
     link_segments,
     nearest_node,
@@ -45,9 +43,8 @@ if TYPE_CHECKING:
 
 LINEAGE_NAME = "Lineage"
 RELAYOUT_DELAY_MS = 150  # quiet time after the last graph event before re-laying out
-NODE_PX, HIGHLIGHT_PX, PICK_PX, CLICK_SLOP_PX = 6.0, 14.0, 8.0, 4.0
-_COLORS = np.array([STATUS_COLORS[s] for s in STATUS_ORDER], dtype=np.float32)
-_LINK_COLORS = _COLORS * np.array([0.8, 0.8, 0.8, 0.9], dtype=np.float32)
+PICK_PX, CLICK_SLOP_PX = 8.0, 4.0
+MAX_LABELS = 150  # nodes in view at most for their ids to be written beside them
 _REJECTED = STATUS_ORDER.index(Status.REJECTED)
 _MOD_NAMES = {"Control": "Ctrl", "Shift": "Shift", "Alt": "Alt", "Meta": "Meta"}
 _MODIFIERS = set(_MOD_NAMES)
@@ -64,94 +61,6 @@ _STEP_KEYS = {"Up": "parent", "Down": "child", "Left": "left", "Right": "right"}
 def jump_viewer(viewer: napari.Viewer, t: int, center: tuple[float, float, float]) -> None:
     """Move the viewer to a nucleus (the same move as the navigation keys make)."""
     centre_on(viewer, t, center)
-
-
-class LineageCanvas:
-    """The vispy scene: time down, one column per leaf, pan/zoom with the mouse."""
-
-    def __init__(self) -> None:
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor="black", size=(300, 400))
-        self.view = self.canvas.central_widget.add_view()
-        self.view.camera = scene.PanZoomCamera(aspect=None, flip=(False, True, False))
-        self.links = scene.visuals.Line(connect="segments", parent=self.view.scene)
-        self.nodes = scene.visuals.Markers(parent=self.view.scene)
-        self.marks = scene.visuals.Markers(parent=self.view.scene)
-        self.marks.order = 1  # drawn after (over) the nodes
-
-    @property
-    def native(self) -> QWidget:
-        return self.canvas.native
-
-    def draw(
-        self,
-        layout: LineageLayout,
-        shown: np.ndarray,
-        segments: tuple[np.ndarray, np.ndarray],
-        node_colors: np.ndarray | None = None,
-    ) -> None:
-        """Nodes ``shown`` (indices) and the links between them (``link_segments``);
-        ``node_colors`` (n, 4) replaces the status colours (a tag set's)."""
-        pos = np.column_stack([layout.x[shown], layout.t[shown]]).astype(np.float32)
-        colors = _COLORS[layout.status[shown]] if node_colors is None else node_colors[shown]
-        self._set_markers(self.nodes, pos, colors, NODE_PX)
-        segs, which = segments
-        if len(shown) == len(layout):
-            keep = np.ones(len(which), dtype=bool)
-        else:
-            keep = np.isin(layout.root[layout.link_parent[which]], np.unique(layout.root[shown]))
-        link_colors = np.repeat(_LINK_COLORS[layout.link_status[which[keep]]], 2, axis=0)
-        kept = segs.reshape(-1, 2, 2)[keep].reshape(-1, 2)
-        self.links.set_data(pos=_or_dummy(kept), color=_or_dummy(link_colors))
-        self.links.visible = bool(keep.any())
-
-    def highlight(self, points: np.ndarray, current: int | None) -> None:
-        """Rings around the selected nodes (rows of points: x, t); current in yellow."""
-        edge = np.ones((len(points), 4), dtype=np.float32)
-        if current is not None:
-            edge[current] = (1.0, 1.0, 0.0, 1.0)
-        self.marks.visible = len(points) > 0
-        if len(points):
-            self.marks.set_data(
-                points.astype(np.float32),
-                size=HIGHLIGHT_PX,
-                face_color=(0, 0, 0, 0),
-                edge_color=edge,
-                edge_width=2.0,
-            )
-
-    def _set_markers(self, visual: Any, pos: np.ndarray, colors: np.ndarray, size: float) -> None:
-        visual.visible = len(pos) > 0
-        if len(pos):
-            visual.set_data(pos, size=size, face_color=colors, edge_width=0.0)
-
-    def fit(self, x: np.ndarray, t: np.ndarray) -> None:
-        """Zoom to show these points, with a column / a timepoint of margin."""
-        if len(x):
-            lo_x, hi_x = float(x.min()) - 1.0, float(x.max()) + 1.0
-            lo_t, hi_t = float(t.min()) - 1.0, float(t.max()) + 1.0
-            self.view.camera.rect = (lo_x, lo_t, hi_x - lo_x, hi_t - lo_t)
-
-    def ensure_visible(self, x: float, t: float) -> None:
-        """Centre on a point when it is outside the visible rectangle."""
-        rect = self.view.camera.rect
-        left, right = sorted((rect.left, rect.right))
-        bottom, top = sorted((rect.bottom, rect.top))
-        if not (left <= x <= right and bottom <= t <= top):
-            self.view.camera.center = (x, t)
-
-    def to_scene(self, pixel: tuple[float, float]) -> np.ndarray:
-        """Canvas pixel -> scene (x, t)."""
-        tr = self.canvas.scene.node_transform(self.view.scene)
-        return tr.map(np.asarray(pixel, dtype=np.float64))[:2]
-
-    def to_pixel(self, x: float, t: float) -> np.ndarray:
-        tr = self.canvas.scene.node_transform(self.view.scene)
-        return tr.imap(np.array([x, t, 0.0, 1.0]))[:2]
-
-
-def _or_dummy(values: np.ndarray) -> np.ndarray:
-    """vispy refuses an empty vertex array: a hidden degenerate segment instead."""
-    return values.astype(np.float32) if len(values) else np.zeros((2, values.shape[1]), np.float32)
 
 
 class LineageView(QWidget):
@@ -202,6 +111,7 @@ class LineageView(QWidget):
         self.session.events.workspace_changed.connect(self._on_workspace_changed)
         self.session.events.color_by_changed.connect(self._on_color_by)
         self.selection.events.changed.connect(self._on_selection_changed)
+        self.renderer.view.scene.transform.changed.connect(self._update_labels)
         events = self.renderer.canvas.events
         events.mouse_press.connect(self._on_mouse_press)
         events.mouse_release.connect(self._on_mouse_release)
@@ -271,7 +181,20 @@ class LineageView(QWidget):
         self._update_highlight()
         if fit:
             self.renderer.fit(self.layout_.x[shown], self.layout_.t[shown])
+        self._update_labels()
         self.renderer.canvas.update()
+
+    def _update_labels(self, *_: Any) -> None:
+        """Write the nuclei's ids beside their nodes once few enough are in view."""
+        lay = self.layout_
+        x0, x1, t0, t1 = self.renderer.visible_rect()
+        shown = self._shown()
+        x, t = lay.x[shown], lay.t[shown]
+        inside = shown[(x >= x0) & (x <= x1) & (t >= t0) & (t <= t1)]
+        if len(inside) > MAX_LABELS:
+            inside = inside[:0]
+        pos = np.column_stack([lay.x[inside], lay.t[inside]])
+        self.renderer.label(pos, [str(i) for i in lay.ids[inside].tolist()])
 
     def _tag_colors(self) -> np.ndarray | None:
         """The nodes' colours in the session's tag set, or None (by status)."""
