@@ -112,10 +112,29 @@ def test_crash_between_the_two_renames_recovers_the_new_graph(ws):
     expected = graph_state(ws)
     final, tmp, old = wsmod._graph_paths(ws.path)
     wsmod.write_geff(ws.graph, tmp)
+    wsmod._done_marker(ws.path).write_text("done")  # tmp is complete
     final.rename(old)  # ... and the process dies here
     again = Workspace.open(ws.path)
     assert graph_state(again) == expected
     assert final.exists() and not tmp.exists() and not old.exists()
+
+
+def test_an_unfinished_tmp_never_replaces_the_graph(ws):
+    expected = graph_state(ws)
+    final, tmp, old = wsmod._graph_paths(ws.path)
+    final.rename(old)
+    tmp.mkdir()  # a save that died while writing, no completion mark
+    (tmp / "half").write_text("x")
+    assert graph_state(Workspace.open(ws.path)) == expected
+    assert not tmp.exists() and not wsmod._done_marker(ws.path).exists()
+
+
+def test_a_first_save_that_died_while_writing_leaves_an_empty_graph(ws):
+    final, tmp, _ = wsmod._graph_paths(ws.path)
+    shutil.rmtree(final)
+    tmp.mkdir()
+    (tmp / "half").write_text("x")
+    assert len(Workspace.open(ws.path).graph) == 0  # not "the graph is damaged"
 
 
 def test_crash_after_moving_old_aside_without_tmp_recovers_old(ws):

@@ -155,15 +155,19 @@ class Workspace:
         Returns whether the new graph was swapped in.
         """
         final, tmp, old = _graph_paths(self.path)
+        done = _done_marker(self.path)
+        done.unlink(missing_ok=True)
         if tmp.exists():
             shutil.rmtree(tmp)
         write_geff(self.graph, tmp)
         if still_valid is not None and not still_valid():
             shutil.rmtree(tmp)
             return False
+        atomic_write_text(done, "the graph in graph.geff.tmp is complete\n")
         if final.exists():
             final.rename(old)
         tmp.rename(final)
+        done.unlink()
         if old.exists():
             shutil.rmtree(old)
         return True
@@ -235,21 +239,30 @@ def _graph_paths(root: Path) -> tuple[Path, Path, Path]:
     return root / GRAPH, root / (GRAPH + ".tmp"), root / (GRAPH + ".old")
 
 
+def _done_marker(root: Path) -> Path:
+    """The file that says the tmp graph was written to its end."""
+    return root / (GRAPH + ".tmp.done")
+
+
 def _recover_graph(root: Path) -> Path:
     """Finish or discard an interrupted graph save; returns the graph's path.
 
-    The tmp folder is renamed into place only after it was fully written, and
-    the old graph is moved aside only then too: so when the final folder is
-    missing, tmp (if any) is complete and newer than old.
+    The tmp folder is marked complete (:func:`_done_marker`) only after it
+    was fully written, the old graph is moved aside only then, and tmp takes
+    its place next: so when the final folder is missing, a marked tmp is
+    complete and newer than old, and an unmarked one (a first save that died
+    while writing) is discarded for old, if any.
     """
     final, tmp, old = _graph_paths(root)
+    done = _done_marker(root)
     if not final.exists():
-        if tmp.exists():
+        if tmp.exists() and done.exists():
             tmp.rename(final)
         elif old.exists():
             old.rename(final)
     if tmp.exists():  # a save that died while writing: the final graph is intact
         shutil.rmtree(tmp)
+    done.unlink(missing_ok=True)
     if old.exists():
         shutil.rmtree(old)
     return final

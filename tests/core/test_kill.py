@@ -1,0 +1,66 @@
+"""kill -9 at random moments (issue 16, item 2): a process saving a workspace (or
+importing into it) over and over is killed with SIGKILL; the workspace then opens
+and holds at least everything the process had reported saved."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from napari_elephant.core.workspace import Workspace
+from tests._napari.helpers import write_workspace
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+SAVER = """
+import sys
+from napari_elephant.core.workspace import Workspace
+ws = Workspace.open(sys.argv[1])
+n = 0
+while True:
+    for _ in range(int(sys.argv[2])):
+        n += 1
+        ws.graph.add_nucleus(3, (10.0, 1.0 + n % 40, 2.0 + n // 40), radius=1.0)
+    ws.save_graph()
+    print(len(ws.graph), flush=True)
+"""
+
+
+def saves_until_killed(path: Path, batch: int, delay: float) -> int:
+    """Start a saver, kill it ``delay`` s after its first save; the last count it
+    reported saved."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(path), str(batch)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    first = child.stdout.readline()  # the first save is done
+    assert first, "the saver died before its first save"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    rest = child.stdout.read().split()
+    child.wait(timeout=30)
+    return int(([first.strip(), *rest])[-1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_save_killed_at_any_moment_loses_nothing_saved(tmp_path, seed) -> None:
+    path = write_workspace(tmp_path)
+    base = len(Workspace.open(path).graph)
+    rng = np.random.default_rng(seed)
+    for _ in range(2):
+        reported = saves_until_killed(path, batch=int(rng.integers(1, 200)),
+                                      delay=float(rng.uniform(0.0, 0.8)))  # fmt: skip
+        ws = Workspace.open(path)  # recovers a save cut short
+        assert len(ws.graph) >= reported  # everything reported saved, maybe one save more
+        names = sorted(p.name for p in path.iterdir())
+        assert not [n for n in names if n.endswith((".tmp", ".old", ".done"))]
+        assert len(ws.graph.nuclei_at(3)) >= reported - base
