@@ -14,6 +14,7 @@ Workspace in their metadata; the session adopts them when they are inserted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from pathlib import Path
@@ -274,6 +275,11 @@ class ElephantSession:
         if self.sync is not None:
             self.sync.close()
             self.sync = None
+        if self.workspace is not None and self.workspace is not ws:
+            self.workspace.release()  # its pending save still locks while it writes
+        if ws is not None:  # one writer: a CLI run on it gets a clear error; if another
+            with contextlib.suppress(WorkspaceError):  # process writes, each save says so
+                ws.hold_for_writing()
         self.workspace = ws
         self.layers = {}
         self._color_by = None  # another workspace has its own tag sets

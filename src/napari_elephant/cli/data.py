@@ -131,6 +131,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
+    ws.hold_for_writing()  # another process writing it gets a clear error
     fmt = args.format or guess_format(args.file)
     if fmt == "csv" and not args.new_ids:
         _require_inside(ws, [r.nucleus for r in read_csv(args.file)], args.file)

@@ -46,6 +46,7 @@ def cmd_train_detection(args: argparse.Namespace) -> int:
         return fail("--from-scratch and --from-pretrained exclude each other")
     start = "scratch" if args.from_scratch else "pretrained" if args.from_pretrained else "current"
     ws = Workspace.open(args.workspace)
+    ws.hold_for_writing()  # another process writing it gets a clear error
     params = with_changes(ws.params.training, mode=args.mode, steps=args.steps, epochs=args.epochs)
     device = engine_device(ws, args.device)
     tps = None
@@ -77,6 +78,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
+    ws.hold_for_writing()  # another process writing it gets a clear error
     tps = parse_timepoints(args.timepoints, ws.open_image().n_timepoints)
     device = engine_device(ws, args.device)
     if args.scheduler:

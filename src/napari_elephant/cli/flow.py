@@ -42,6 +42,7 @@ def cmd_train_flow(args: argparse.Namespace) -> int:
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
+    ws.hold_for_writing()  # another process writing it gets a clear error
     params = with_changes(ws.params.flow, epochs=args.epochs)
     device = engine_device(ws, args.device)
     tps = None

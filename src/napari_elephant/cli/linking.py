@@ -50,6 +50,7 @@ def cmd_link(args: argparse.Namespace) -> int:
     from napari_elephant.core.workspace import Workspace
 
     ws = Workspace.open(args.workspace)
+    ws.hold_for_writing()  # another process writing it gets a clear error
     params = with_changes(ws.params.linking, along_flow=args.along_flow)
     method = args.method or params.method
     tps = None

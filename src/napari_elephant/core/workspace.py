@@ -20,12 +20,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 import napari_elephant
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
@@ -41,6 +40,7 @@ from napari_elephant.core.io.image import (
 from napari_elephant.core.params import ParameterSets
 from napari_elephant.core.tagsets import TagSet
 from napari_elephant.core.units import VoxelSize
+from napari_elephant.core.workspace_lock import hold, writing
 from napari_elephant.core.workspace_migrations import MIGRATIONS as VERSION_UPGRADES
 
 SUFFIX = ".elephant"
@@ -78,6 +78,7 @@ class Workspace:
     params: ParameterSets = field(default_factory=ParameterSets)
     graph: TrackingGraph = field(default_factory=TrackingGraph)
     tag_sets: list[TagSet] = field(default_factory=list)  # the user's, in their order
+    _release: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ create
     @classmethod
@@ -120,7 +121,7 @@ class Workspace:
             voxel = VoxelSize.from_sequence(settings["voxel_size"])
             params = ParameterSets.model_validate(settings.get("parameters", {}))
             tag_sets = [TagSet.model_validate(s) for s in settings.get("tag_sets", [])]
-        except (KeyError, TypeError, ValidationError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # ValidationError is a ValueError
             msg = str(exc).splitlines()[0]
             raise WorkspaceError(f"{root / SETTINGS} has invalid settings: {msg}") from None
         return cls(root, image, voxel, params, _load_graph(root), tag_sets)
@@ -144,7 +145,22 @@ class Workspace:
             "parameters": self.params.model_dump(mode="json"),
             "tag_sets": [t.model_dump(mode="json") for t in self.tag_sets],
         }
-        atomic_write_text(self.path / SETTINGS, json.dumps(data, indent=2) + "\n")
+        with writing(self.path):
+            atomic_write_text(self.path / SETTINGS, json.dumps(data, indent=2) + "\n")
+
+    def hold_for_writing(self) -> None:
+        """Keep the workspace's writer lock until :meth:`release` (or until this
+        object is gone): another process that writes it gets a clear error
+        (:mod:`.workspace_lock`)."""
+        if self._release is None:
+            self._release = hold(self.path)
+            weakref.finalize(self, self._release)
+
+    def release(self) -> None:
+        """Give the writer lock back (see :meth:`hold_for_writing`)."""
+        if self._release is not None:
+            self._release()
+            self._release = None
 
     def save_graph(self, still_valid: Callable[[], bool] | None = None) -> bool:
         """Write the graph next to the old one, then swap them in (two renames).
@@ -154,6 +170,10 @@ class Workspace:
         a copy read while the user edited is dropped, never swapped in.
         Returns whether the new graph was swapped in.
         """
+        with writing(self.path):
+            return self._swap_graph(still_valid)
+
+    def _swap_graph(self, still_valid: Callable[[], bool] | None) -> bool:
         final, tmp, old = _graph_paths(self.path)
         done = _done_marker(self.path)
         done.unlink(missing_ok=True)
@@ -269,8 +289,15 @@ def _recover_graph(root: Path) -> Path:
 
 
 def _load_graph(root: Path) -> TrackingGraph:
-    """The saved graph (empty before the first save); a damaged one is an error."""
-    path = _recover_graph(root)
+    """The saved graph (empty before the first save); a damaged one is an error.
+    While another process writes the workspace its files are left alone and the
+    last complete graph is read."""
+    try:
+        with writing(root):
+            path = _recover_graph(root)
+    except (WorkspaceError, OSError):  # another process writes (or a read-only folder)
+        final, _, old = _graph_paths(root)
+        path = final if final.exists() else old
     if not path.exists():
         return TrackingGraph()
     try:
