@@ -1,7 +1,7 @@
 """Fuzzed importers (issue 16, item 3): a good file, mutated at random — truncated,
 cells replaced by NaN, inf, huge, negative or non-numbers, rows duplicated,
-bytes in another encoding — reads as a valid graph or ends in one line naming the
-problem, never in a traceback of another kind."""
+bytes in another encoding, a GEFF's arrays and metadata altered — reads as a valid
+graph or ends in one line naming the problem, never in a traceback of another kind."""
 
 from __future__ import annotations
 
@@ -153,5 +153,59 @@ def test_a_mutated_trackmate_file_reads_or_says_why_in_one_line(
     path.write_text(text)
     try:
         read_trackmate(path)
+    except Exception as error:
+        one_line(error)
+
+
+FLOATS = st.sampled_from([float("nan"), float("inf"), -1.0, -(2.0**40), 2.0**62, 0.0, 1e300])
+INTS = st.sampled_from([-1, 0, 1, 7, 2**31 - 1, 2**31, 2**62])
+
+
+@pytest.fixture(scope="module")
+def good_geff(tmp_path_factory):
+    from napari_elephant.core.io.geff_write import write_geff
+
+    path = tmp_path_factory.mktemp("geff") / "g.geff"
+    write_geff(hand_lineage(), path)
+    return path
+
+
+@settings(FUZZ, max_examples=60)  # a GEFF is a folder of arrays: slower to write
+@given(data=st.data())
+def test_a_mutated_geff_reads_or_says_why_in_one_line(good_geff, tmp_path_factory, data) -> None:
+    import shutil
+
+    import numpy as np
+    import zarr
+
+    from napari_elephant.core.io.geff_io import read_geff
+
+    path = tmp_path_factory.mktemp("fuzz") / "g.geff"
+    shutil.copytree(good_geff, path)
+    arrays = sorted(str(p.parent.relative_to(path)) for p in path.rglob(".zarray"))
+    for _ in range(data.draw(st.integers(1, 3))):
+        name = data.draw(st.sampled_from(arrays))
+        array = zarr.open_array(str(path / name), mode="r+")
+        values = np.asarray(array[...])
+        if values.size == 0:
+            continue
+        flat = values.reshape(-1).copy()
+        i = data.draw(st.integers(0, flat.size - 1))
+        if values.dtype.kind == "f":
+            flat[i] = data.draw(FLOATS)
+        elif values.dtype.kind in "iu":
+            flat[i] = np.array(data.draw(INTS)).astype(values.dtype)  # wraps, as a bad file would
+        elif values.dtype.kind == "b":
+            flat[i] = not flat[i]
+        else:
+            flat[i] = data.draw(NASTY)
+        array[...] = flat.reshape(values.shape)
+    if data.draw(st.booleans()):
+        attrs = sorted(path.rglob(".zattrs"))
+        victim = data.draw(st.sampled_from(attrs))
+        text = victim.read_text()
+        victim.write_text(text[: data.draw(st.integers(0, len(text)))])
+    try:
+        read_geff(path)
     except Exception as error:
         one_line(error)
