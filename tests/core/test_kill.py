@@ -64,3 +64,29 @@ def test_a_save_killed_at_any_moment_loses_nothing_saved(tmp_path, seed) -> None
         names = sorted(p.name for p in path.iterdir())
         assert not [n for n in names if n.endswith((".tmp", ".old", ".done"))]
         assert len(ws.graph.nuclei_at(3)) >= reported - base
+
+
+def test_an_import_killed_at_any_moment_leaves_the_old_graph_or_the_new(tmp_path) -> None:
+    from napari_elephant.core.io.csv_io import write_csv
+
+    path = write_workspace(tmp_path)
+    before = len(Workspace.open(path).graph)
+    extra = Workspace.open(path).graph
+    extra.remove_nuclei(list(extra.nx_graph.nodes))
+    for n in range(3000):  # a file big enough for the import to take a while
+        extra.add_nucleus(3, (10.0, 1.0 + n % 60, 2.0 + n // 60), radius=1.0)
+    write_csv(extra, tmp_path / "more.csv")
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "napari_elephant", "import", str(path),
+             str(tmp_path / "more.csv")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )  # fmt: skip
+        time.sleep(float(rng.uniform(1.0, 4.0)))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        n = len(Workspace.open(path).graph)
+        assert n in (before, before + 3000), n  # all or nothing
+        before = n
