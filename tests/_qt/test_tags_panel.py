@@ -83,8 +83,21 @@ def test_the_nuclei_can_be_coloured_by_a_set(panel) -> None:
     grey = hex_rgba("#808080")
     other = 1 if row == 0 else 0
     np.testing.assert_allclose(layer.face_color[other][:3], grey[:3], atol=0.01)
+    tracks = session.layers["tracks"]
+    assert tracks.color_by == "tag"
+    vertex = tracks.features["node_id"].tolist().index(nid)
+    np.testing.assert_allclose(tracks.track_colors[vertex][:3], red[:3], atol=0.01)
+    other = int(session.graph.ids_at(0)[2])  # tagged while coloured: recoloured
+    session.selection.select_one(other)
+    widget.value_choice.setCurrentText("epidermis")
+    widget.tag("epidermis")
+    green = hex_rgba(session.color_by.color_of("epidermis"))
+    tracks = session.layers["tracks"]
+    vertex = tracks.features["node_id"].tolist().index(other)
+    np.testing.assert_allclose(tracks.track_colors[vertex][:3], green[:3], atol=0.01)
     widget.color_by.setCurrentText("status")
     assert session.color_by is None
+    assert session.layers["tracks"].color_by == "track_id"
 
 
 def test_the_y_keys_tag_with_the_tabs_choice(panel, tmp_path, monkeypatch) -> None:

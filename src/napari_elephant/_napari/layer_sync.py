@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from napari_elephant._napari.layers import (
     timepoint_tally,
     visible_rows,
 )
-from napari_elephant._napari.tag_colors import tag_colors
+from napari_elephant._napari.tag_colors import TRACK_FEATURE, tag_colors, track_tag_colors
 from napari_elephant._napari.tracks import (
     TAIL_LENGTH,
     TRACK_SLACK,
@@ -266,7 +267,16 @@ class LayerSync:
         if layer is None:
             self.session.add_tracks_layer(self.window)
             return
-        fill_tracks(layer, trk, self.window)
+        tag_set = self.session.color_by
+        if tag_set is None or len(trk) == 0:
+            fill_tracks(layer, trk, self.window)
+            layer.color_by = "track_id"
+            return
+        values, cmap = track_tag_colors(self.graph, trk.features["node_id"], tag_set)
+        fill_tracks(layer, replace(trk, features={**trk.features, TRACK_FEATURE: values}),
+                    self.window)  # fmt: skip
+        layer.colormaps_dict = {TRACK_FEATURE: cmap}
+        layer.color_by = TRACK_FEATURE
 
     # -------------------------------------------------------- selection
     def _on_selection(self, ids: frozenset[int], current: int | None) -> None:
@@ -298,7 +308,8 @@ class LayerSync:
         except GraphError:  # gone again before a queued event arrived
             self._touch_all()
             return
-        self._touch({n.t for n in nuclei}, tracks=not self._only_status(nuclei))
+        recolour = self.session.color_by is not None  # a tag may have changed
+        self._touch({n.t for n in nuclei}, tracks=recolour or not self._only_status(nuclei))
 
     def _only_status(self, nuclei: list[Any]) -> bool:
         """Whether these nuclei of the shown timepoint kept their centres (a status

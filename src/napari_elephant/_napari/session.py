@@ -122,7 +122,7 @@ class ElephantSession:
     def color_by(self, tag_set: TagSet | None) -> None:
         self._color_by = tag_set
         if self.sync is not None:
-            self.sync.update(redraw=True)
+            self.sync.update(force=True)  # nuclei, outlines and tracks
         self.events.color_by_changed.emit(tag_set)
 
     def status_counts(self) -> StatusCounts:
