@@ -11,7 +11,7 @@ the graph emitted match what changed.  At the end, undoing everything gives
 the starting graph back and redoing everything the final one; along the way a
 GEFF save/load round trip is equal to the graph.  CI runs 60 sequences of 25
 steps; ``HYPOTHESIS_PROFILE=slow pytest tests/core/test_graph_properties.py``
-runs 10⁴ of 40.
+runs 10⁴ of 40 (``GRAPH_SEQUENCES=N`` sets how many).
 """
 
 from __future__ import annotations
@@ -194,4 +194,7 @@ class GraphMachine(RuleBasedStateMachine):
 
 
 TestGraphMachine = GraphMachine.TestCase
-TestGraphMachine.settings = settings.get_profile(PROFILE)
+_CHOSEN = settings.get_profile(PROFILE)
+TestGraphMachine.settings = settings(
+    _CHOSEN, max_examples=int(os.environ.get("GRAPH_SEQUENCES", _CHOSEN.max_examples))
+)
