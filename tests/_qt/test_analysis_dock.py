@@ -67,3 +67,12 @@ def test_refresh_follows_edits_and_save_writes_the_files(dock, tmp_path, monkeyp
     dock.save()
     assert len(list(out.glob("*.csv"))) == 8 and len(list(out.glob("*.png"))) == 5
     assert dock.status.text().startswith("13 files written")
+
+
+def test_edits_refresh_the_dock_a_moment_later(dock, qtbot) -> None:
+    from napari_elephant._qt.analysis_dock import AUTO_REFRESH_MS
+
+    graph = dock.session.graph
+    before = dock.proxy.rowCount()
+    graph.remove_nuclei(graph.ids_at(3).tolist()[:1])
+    qtbot.waitUntil(lambda: dock.proxy.rowCount() == before - 1, timeout=5 * AUTO_REFRESH_MS)

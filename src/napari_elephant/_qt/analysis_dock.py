@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     import napari
 
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw value, so numbers sort as numbers
+AUTO_REFRESH_MS = 1000  # quiet time after the last edit before the dock reads again
+AUTO_REFRESH_NUCLEI = 50_000  # above this, reading takes ~0.5 s: Refresh is by hand
 JUMP_COLUMN = {"nuclei": "id", "tracks": "first", "divisions": "mother"}
 
 
@@ -99,8 +101,24 @@ class AnalysisDock(QWidget):
             )
         )
         layout.addWidget(self.status)
-        connect_while_alive(self, [(self.session.events.workspace_changed, self.refresh)])
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(AUTO_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        connect_while_alive(
+            self,
+            [
+                (self.session.events.workspace_changed, self.refresh),
+                (self.session.events.graph_changed, self._on_edit),
+            ],
+        )
         self.refresh()
+
+    def _on_edit(self, _action: Any = None) -> None:
+        """Refresh a quiet moment after edits, while a lineage is small enough."""
+        lin = self.lineage
+        if lin is not None and len(lin) <= AUTO_REFRESH_NUCLEI:
+            self._timer.start()
 
     def _plot_page(self) -> QWidget:
         page = QWidget()
