@@ -78,3 +78,16 @@ def test_one_process_may_hold_it_many_times(tmp_path) -> None:
     a.release()
     b.save_graph()
     b.release()
+
+
+def test_without_flock_saves_still_work(tmp_path, monkeypatch) -> None:
+    from napari_elephant.core import workspace_lock
+
+    monkeypatch.setattr(workspace_lock, "fcntl", None)  # Windows has no flock
+    path = write_workspace(tmp_path)
+    ws = Workspace.open(path)
+    ws.hold_for_writing()
+    ws.graph.remove_nuclei(ws.graph.ids_at(0)[:1].tolist())
+    ws.save_graph()
+    ws.release()
+    assert len(Workspace.open(path).graph) == len(ws.graph)

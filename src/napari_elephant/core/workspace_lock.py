@@ -11,7 +11,9 @@ holder exits, however it exits (kill -9 included): there is no stale lock.
 
 ``flock`` locks belong to an open file, so within one process the holds are
 counted here and share one file (a session, its autosave thread and a
-reopened copy of the same workspace are one writer).
+reopened copy of the same workspace are one writer).  Where the system has no
+``flock`` (Windows) the holds are only counted: saves stay atomic, but a
+second process is not stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from napari_elephant.core.errors import WorkspaceError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None
 
 LOCK_FILE = ".lock"
 _HELD: dict[Path, list[int]] = {}  # lock file → [fd, holds] in this process
@@ -61,9 +68,9 @@ def writing(root: str | os.PathLike) -> Iterator[None]:
 
 
 def _acquire(key: Path) -> int:
-    import fcntl
-
     fd = os.open(key, os.O_RDWR | os.O_CREAT, 0o644)
+    if fcntl is None:
+        return fd
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -79,8 +86,6 @@ def _acquire(key: Path) -> int:
 
 
 def _release(key: Path) -> None:
-    import fcntl
-
     with _GUARD:
         entry = _HELD.get(key)
         if entry is None:
@@ -89,5 +94,6 @@ def _release(key: Path) -> None:
         if entry[1] > 0:
             return
         del _HELD[key]
-    fcntl.flock(entry[0], fcntl.LOCK_UN)
+    if fcntl is not None:
+        fcntl.flock(entry[0], fcntl.LOCK_UN)
     os.close(entry[0])
