@@ -38,8 +38,7 @@ from napari_elephant.core.analysis.plots import (
     tables,
     write_analysis,
 )
-from napari_elephant.core.analysis.tables import Lineage, Table, csv_cell, lineage_of, looks_flat
-from napari_elephant.core.errors import ElephantError
+from napari_elephant.core.analysis.tables import Lineage, Table, csv_cell, is_2d, lineage_of
 
 if TYPE_CHECKING:
     import napari
@@ -152,7 +151,7 @@ class AnalysisDock(QWidget):
         if graph is None:
             self.lineage, self.plots, self.tables = None, [], {}
         else:
-            self.lineage = lineage_of(graph, two_d=self._two_d(graph))
+            self.lineage = lineage_of(graph, two_d=is_2d(graph, self.session.workspace))
             self.plots = lineage_plots(self.lineage)
             self.tables = {t.name: t for t in tables(self.lineage)}
         index = max(self.plot_choice.currentIndex(), 0)
@@ -164,15 +163,6 @@ class AnalysisDock(QWidget):
         self._show_plot(self.plot_choice.currentIndex())
         self._show_table(self.table_choice.currentText())
         self.status.setText(self._summary())
-
-    def _two_d(self, graph: Any) -> bool:
-        ws = self.session.workspace
-        if ws is not None:
-            try:
-                return ws.open_image().is_2d
-            except (ElephantError, OSError):  # the movie moved: its nuclei still tell
-                pass
-        return looks_flat(graph)
 
     def _summary(self) -> str:
         lin = self.lineage

@@ -67,11 +67,14 @@ def median_lateral_radius(nuclei: Iterable[Any]) -> float | None:
     return float(np.median(lateral_radius(np.stack([n.cov_matrix for n in nuclei]))))
 
 
+def six_det(six: np.ndarray) -> np.ndarray:
+    """(n,) determinant (µm⁶) of (n, 6) covariance entries (zz, zy, zx, yy, yx, xx),
+    without a matrix per nucleus."""
+    zz, zy, zx, yy, yx, xx = np.asarray(six, np.float64).reshape(-1, 6).T
+    return zz * (yy * xx - yx**2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
+
+
 def equal_volume_radius(six: np.ndarray) -> np.ndarray:
-    """(n,) radius (µm) of the sphere of equal volume of (n, 6) covariance entries
-    (zz, zy, zx, yy, yx, xx): det^(1/6), without a matrix per nucleus (what
-    ``Nucleus.radius`` gives one at a time)."""
-    s = np.asarray(six, np.float64).reshape(-1, 6)
-    zz, zy, zx, yy, yx, xx = s.T
-    det = zz * (yy * xx - yx**2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
-    return np.power(np.maximum(det, 1e-30), 1.0 / 6.0)
+    """(n,) radius (µm) of the sphere of equal volume of (n, 6) covariance entries:
+    det^(1/6) (what ``Nucleus.radius`` gives one at a time)."""
+    return np.power(np.maximum(six_det(six), 1e-30), 1.0 / 6.0)

@@ -22,7 +22,6 @@ from napari_elephant.core.analysis.tables import (
     Table,
     divisions_table,
     nuclei_table,
-    speeds,
     tag_sets,
     tag_values,
     tracks_table,
@@ -120,8 +119,7 @@ def lineage_plots(lin: Lineage) -> list[Plot]:
     tracks = tracks_table(lin)
     full = np.asarray(tracks.columns["cycle_length_t"]) >= 0
     cycles = Table("cycles", {k: np.asarray(v)[full] for k, v in tracks.columns.items()})
-    speed = speeds(lin)
-    moved = Table("speeds", {"id": lin.ids, "t": lin.t, "speed_um_per_t": speed})
+    moved = Table("speeds", {"id": lin.ids, "t": lin.t, "speed_um_per_t": lin.speed})
     return [
         Plot("nuclei_per_timepoint", "Nuclei per timepoint", counts, _counts),
         Plot("divisions_per_timepoint", "Divisions per timepoint", counts, _divisions),
@@ -134,29 +132,28 @@ def lineage_plots(lin: Lineage) -> list[Plot]:
             _histogram("n_nuclei", "nuclei per track"),
         ),
         Plot("speed", "Speed", moved, _histogram("speed_um_per_t", "µm per timepoint")),
-        *tag_plots(lin, tracks),
+        *tag_plots(lin, counts.columns["t"], cycles),
     ]  # fmt: skip
 
 
-def tag_plots(lin: Lineage, tracks: Table) -> list[Plot]:
-    """Per tag set: nuclei per timepoint and cell-cycle lengths, one series per value."""
+def tag_plots(lin: Lineage, span: np.ndarray, cycles: Table) -> list[Plot]:
+    """Per tag set: nuclei per timepoint (over the timepoints ``span``) and the
+    complete ``cycles`` (tracks with both divisions), one series per value."""
     out = []
+    offset = span[0] if len(span) else 0
     for name in tag_sets(lin):
         values = tag_values(lin, name)
         kinds = sorted(set(values.tolist()) - {""})
-        span = per_timepoint(lin).columns["t"]
         per_t = {"t": span}
         for v in kinds:
-            ts = lin.t[values == v] - (span[0] if len(span) else 0)
-            per_t[v] = np.bincount(ts, minlength=len(span))
+            per_t[v] = np.bincount(lin.t[values == v] - offset, minlength=len(span))
         out.append(Plot(f"nuclei_per_timepoint_by_{name}", f"Nuclei per timepoint by {name}",
                         Table(f"by_{name}", per_t), _lines(kinds)))  # fmt: skip
-        full = np.asarray(tracks.columns["cycle_length_t"]) >= 0
-        cycles = {"track": np.asarray(tracks.columns["track"])[full],
-                  "cycle_length_t": np.asarray(tracks.columns["cycle_length_t"])[full],
-                  name: np.asarray(tracks.columns[f"tag:{name}"])[full]}  # fmt: skip
+        by_value = {"track": cycles.columns["track"],
+                    "cycle_length_t": cycles.columns["cycle_length_t"],
+                    name: cycles.columns[f"tag:{name}"]}  # fmt: skip
         out.append(Plot(f"cell_cycle_length_by_{name}", f"Cell-cycle length by {name}",
-                        Table(f"cycles_by_{name}", cycles), _by_value(name, kinds)))  # fmt: skip
+                        Table(f"cycles_by_{name}", by_value), _by_value(name, kinds)))  # fmt: skip
     return out
 
 

@@ -22,13 +22,19 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_elephant.core.ellipsoid import equal_volume_radius
+from napari_elephant.core.ellipsoid import equal_volume_radius, six_det
+from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.tagsets import set_names, value_of
+
+if TYPE_CHECKING:
+    from napari_elephant.core.workspace import Workspace
 
 NONE = -1
 
@@ -43,7 +49,7 @@ class Lineage:
     six: np.ndarray
     status: np.ndarray  # str
     confidence: np.ndarray  # nan where unknown
-    tags: list[str]
+    tags: list[frozenset[str]]
     parent: np.ndarray  # row of the parent, NONE for none
     link_confidence: np.ndarray  # of the link from the parent, nan where unknown
     link_status: np.ndarray  # str of the link from the parent, "" without one
@@ -52,6 +58,36 @@ class Lineage:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    # every table and plot reads these: each is worked out once per lineage
+    @cached_property
+    def generation(self) -> np.ndarray:
+        """Divisions above each nucleus (rows are in time order: parents first)."""
+        gen = np.zeros(len(self), np.int64)
+        for i in np.flatnonzero(self.parent >= 0).tolist():
+            p = self.parent[i]
+            gen[i] = gen[p] + (self.n_children[p] == 2)
+        return gen
+
+    @cached_property
+    def track_first(self) -> np.ndarray:
+        """The row of each nucleus' track's first nucleus."""
+        first = np.arange(len(self))
+        for i in np.flatnonzero(self.parent >= 0).tolist():
+            p = self.parent[i]
+            if self.n_children[p] == 1:
+                first[i] = first[p]
+        return first
+
+    @cached_property
+    def speed(self) -> np.ndarray:
+        """µm per timepoint from the parent; nan without one."""
+        out = np.full(len(self), np.nan)
+        has = self.parent >= 0
+        p = self.parent[has]
+        step = np.linalg.norm(self.centers[has] - self.centers[p], axis=1)
+        out[has] = step / np.maximum(self.t[has] - self.t[p], 1)
+        return out
 
 
 def lineage_of(graph: TrackingGraph, two_d: bool = False) -> Lineage:
@@ -77,7 +113,7 @@ def lineage_of(graph: TrackingGraph, two_d: bool = False) -> Lineage:
         six=np.array([n.cov for n in nuclei], np.float64).reshape(-1, 6),
         status=np.array([str(n.status) for n in nuclei], dtype=object),
         confidence=np.array([np.nan if n.confidence is None else n.confidence for n in nuclei]),
-        tags=[";".join(sorted(n.tags)) for n in nuclei],
+        tags=[n.tags for n in nuclei],
         parent=parent,
         link_confidence=link_q,
         link_status=link_status,
@@ -121,40 +157,9 @@ def csv_cell(value: object) -> object:
 
 def sizes(lin: Lineage) -> tuple[str, np.ndarray]:
     """("volume", µm³) in 3D or ("area", µm²) in 2D, per nucleus."""
-    zz, zy, zx, yy, yx, xx = lin.six.T
     if lin.two_d:  # a flat ellipsoid's zz is the product of the ellipse's semi-axes
-        return "area", np.pi * zz
-    det = zz * (yy * xx - yx**2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
-    return "volume", 4.0 / 3.0 * np.pi * np.sqrt(np.maximum(det, 0.0))
-
-
-def generations(lin: Lineage) -> np.ndarray:
-    """Divisions above each nucleus (rows are in time order, so parents come first)."""
-    gen = np.zeros(len(lin), np.int64)
-    for i in np.flatnonzero(lin.parent >= 0).tolist():
-        p = lin.parent[i]
-        gen[i] = gen[p] + (lin.n_children[p] == 2)
-    return gen
-
-
-def track_of(lin: Lineage) -> np.ndarray:
-    """The row of each nucleus' track's first nucleus."""
-    first = np.arange(len(lin))
-    for i in np.flatnonzero(lin.parent >= 0).tolist():
-        p = lin.parent[i]
-        if lin.n_children[p] == 1:
-            first[i] = first[p]
-    return first
-
-
-def speeds(lin: Lineage) -> np.ndarray:
-    """µm per timepoint from the parent; nan without one."""
-    out = np.full(len(lin), np.nan)
-    has = lin.parent >= 0
-    p = lin.parent[has]
-    step = np.linalg.norm(lin.centers[has] - lin.centers[p], axis=1)
-    out[has] = step / np.maximum(lin.t[has] - lin.t[p], 1)
-    return out
+        return "area", np.pi * lin.six[:, 0]
+    return "volume", 4.0 / 3.0 * np.pi * np.sqrt(np.maximum(six_det(lin.six), 0.0))
 
 
 def nuclei_table(lin: Lineage) -> Table:
@@ -166,15 +171,16 @@ def nuclei_table(lin: Lineage) -> Table:
         "id": lin.ids, "t": lin.t, "z_um": z, "y_um": y, "x_um": x,
         "radius_um": equal_volume_radius(lin.six), f"{size_name}_um{3 - lin.two_d}": size,
         "status": lin.status, "confidence": lin.confidence, "parent": parent,
-        "link_confidence": lin.link_confidence, "track": lin.ids[track_of(lin)],
-        "generation": generations(lin), "speed_um_per_t": speeds(lin), "tags": lin.tags,
+        "link_confidence": lin.link_confidence, "track": lin.ids[lin.track_first],
+        "generation": lin.generation, "speed_um_per_t": lin.speed,
+        "tags": [";".join(sorted(t)) for t in lin.tags],
     }  # fmt: skip
     return Table("nuclei", columns)
 
 
 def tracks_table(lin: Lineage) -> Table:
     """One row per track (a run of nuclei between divisions)."""
-    first = track_of(lin)
+    first = lin.track_first
     order = np.lexsort((lin.t, first))
     starts, counts = np.unique(first[order], return_counts=True)
     ends = order[np.cumsum(counts) - 1]  # the last nucleus of each track
@@ -189,9 +195,9 @@ def tracks_table(lin: Lineage) -> Table:
         "track": lin.ids[starts], "first": lin.ids[starts], "last": lin.ids[ends],
         "t_start": lin.t[starts], "t_end": lin.t[ends], "n_nuclei": counts,
         "parent_track": np.where(born, lin.ids[first[np.maximum(mother, 0)]], NONE),
-        "generation": generations(lin)[starts], "ends_in": end_kind,
+        "generation": lin.generation[starts], "ends_in": end_kind,
         "cycle_length_t": cycle,
-        "mean_speed_um_per_t": _group_mean(speeds(lin), first, starts),
+        "mean_speed_um_per_t": _group_mean(lin.speed, first, starts),
         f"mean_{size_name}_um{3 - lin.two_d}": _group_mean(size, first, starts),
         "n_accepted": _group_mean(lin.status == "accepted", first, starts) * counts,
     }  # fmt: skip
@@ -203,12 +209,12 @@ def tracks_table(lin: Lineage) -> Table:
 
 def tag_sets(lin: Lineage) -> list[str]:
     """The tag sets valued among the lineage's nuclei (``SET=VALUE`` tags)."""
-    return set_names(t.split(";") for t in lin.tags if t)
+    return set_names(lin.tags)
 
 
 def tag_values(lin: Lineage, set_name: str) -> np.ndarray:
     """Each nucleus' value in ``set_name`` ("" for none)."""
-    return np.array([value_of(t.split(";"), set_name) or "" for t in lin.tags], dtype=object)
+    return np.array([value_of(t, set_name) or "" for t in lin.tags], dtype=object)
 
 
 def _track_values(values: np.ndarray, first: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -244,7 +250,7 @@ def divisions_table(lin: Lineage) -> Table:
     both = (lin.link_status[a] == "accepted") & (lin.link_status[b] == "accepted")
     columns = {
         "mother": lin.ids[m], "t": lin.t[m], "daughter_a": lin.ids[a], "daughter_b": lin.ids[b],
-        "mother_track": lin.ids[track_of(lin)[m]], "generation": generations(lin)[m],
+        "mother_track": lin.ids[lin.track_first[m]], "generation": lin.generation[m],
         "separation_um": sep,
         "sister_size_ratio": np.minimum(r[a], r[b]) / np.maximum(r[a], r[b]),
         "confidence": np.fmin(lin.link_confidence[a], lin.link_confidence[b]),
@@ -256,6 +262,18 @@ def divisions_table(lin: Lineage) -> Table:
 def looks_flat(graph: TrackingGraph) -> bool:
     """True when every nucleus lies in the z = 0 plane with no z tilt: a 2D movie's
     nuclei (for files that do not say)."""
-    six = np.array([n.cov for n in graph.nuclei()], np.float64).reshape(-1, 6)
-    z = np.array([n.center[0] for n in graph.nuclei()], np.float64)
+    nuclei = list(graph.nuclei())
+    six = np.array([n.cov for n in nuclei], np.float64).reshape(-1, 6)
+    z = np.array([n.center[0] for n in nuclei], np.float64)
     return bool(len(z)) and bool(np.all(z == 0) and np.all(six[:, 1:3] == 0))
+
+
+def is_2d(graph: TrackingGraph, workspace: Workspace | None = None) -> bool:
+    """Whether the lineage is a 2D movie's: its workspace's movie says so; without
+    one (a file), or when the movie has moved, its nuclei tell (:func:`looks_flat`)."""
+    if workspace is not None:
+        try:
+            return workspace.open_image().is_2d
+        except (ElephantError, OSError):
+            pass
+    return looks_flat(graph)
