@@ -16,6 +16,7 @@ from napari_elephant.core.tagsets import (
     TagSet,
     find_set,
     merged_tags,
+    recoloured,
     retagged,
     set_names,
     sub_lineage,
@@ -42,6 +43,10 @@ def test_a_set_has_unique_values_and_colours() -> None:
         FATE.with_value("x", "red")
     with pytest.raises(InvalidInputError, match="no tag set 'cycle' \\(known: fate\\)"):
         find_set([FATE], "cycle")
+    (red,) = recoloured([FATE], "fate", "neuron", "#FF0000")
+    assert red.color_of("neuron") == "#ff0000" and red.color_of("epidermis") == "#00ff00"
+    with pytest.raises(InvalidInputError, match="#rrggbb"):
+        recoloured([FATE], "fate", "neuron", "red")
 
 
 def test_a_nucleus_holds_one_value_per_set() -> None:

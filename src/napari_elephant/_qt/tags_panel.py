@@ -31,6 +31,7 @@ from napari_elephant.core.tagsets import (
     find_set,
     new_set,
     new_value,
+    recoloured,
     tag_nuclei,
 )
 
@@ -154,10 +155,7 @@ class TagsPanel(QWidget):
             return
         color = QColorDialog.getColor(QColor(tag_set.color_of(value)), self, f"Colour of {value}")
         if color.isValid():
-            values = [v.model_copy(update={"color": color.name()}) if v.name == value else v
-                      for v in tag_set.values]  # fmt: skip
-            grown = tag_set.model_copy(update={"values": tuple(values)})
-            self._save([grown if s.name == tag_set.name else s for s in self.sets()])
+            self._save(recoloured(self.sets(), tag_set.name, value, color.name()))
 
     def tag(self, value: str | None) -> int | None:
         """Tag (None: untag) the selected nuclei; how many changed."""

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.graph import Status, TrackingGraph, UpdateNuclei
+from napari_elephant.core.graph import TrackingGraph, UpdateNuclei
+from napari_elephant.core.graph.limits import lineage_children
 
 SEP = "="
 NAME = re.compile(r"^[^=,;\s][^=,;]*$")  # no separator, no list characters, not blank
@@ -127,6 +128,18 @@ def new_value(
     return [grown if s is old else s for s in sets]
 
 
+def recoloured(sets: Sequence[TagSet], set_name: str, value: str, color: str) -> list[TagSet]:
+    """``sets`` with ``value`` of ``set_name`` drawn in ``color``; one-line errors."""
+    old = find_set(sets, set_name)
+    try:
+        values = [TagValue(name=v.name, color=color) if v.name == value else v
+                  for v in old.values]  # fmt: skip
+        changed = TagSet(name=old.name, values=tuple(values))
+    except ValidationError as error:
+        raise _one_line(error) from None
+    return [changed if s is old else s for s in sets]
+
+
 def find_set(sets: Sequence[TagSet], name: str) -> TagSet:
     """The set called ``name``; a one-line error naming the known sets otherwise."""
     for s in sets:
@@ -174,8 +187,7 @@ def sub_lineage(graph: TrackingGraph, ids: Iterable[int]) -> list[int]:
         if nid in seen:
             continue
         seen[nid] = None
-        kids = [c for c, d in g._succ[nid].items() if d["status"] != Status.REJECTED]
-        stack += sorted(kids, reverse=True)
+        stack += lineage_children(g, nid)[::-1]
     return list(seen)
 
 
