@@ -55,3 +55,46 @@ def test_importing_all_of_core_loads_no_gui_module():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"core pulled in: {out.stdout.strip()}"
     assert len(modules) >= 5
+
+
+def module_imports(path: Path) -> set[str]:
+    """The package's own modules a file imports (TYPE_CHECKING ones too), by dotted name."""
+    found = set()
+    for name in imported_names(path):
+        if name.startswith("napari_elephant."):
+            found.add(name)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):  # from package import module
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("napari_elephant")
+        ):
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def import_cycles(folder: str) -> list[list[str]]:
+    """Groups of modules under a folder that import each other in a loop.
+
+    Package faces (``__init__``) only hand names on and are left out, as the
+    structure tools do; an import through one does not tie two modules.
+    """
+    import networkx as nx
+
+    def dotted(path: Path) -> str:
+        return "napari_elephant." + ".".join(path.relative_to(PKG).with_suffix("").parts)
+
+    files = [p for p in sorted((PKG / folder).rglob("*.py")) if p.name != "__init__.py"]
+    known = {dotted(p): p for p in files}
+    g = nx.DiGraph()
+    for name, path in known.items():
+        g.add_edges_from((name, other) for other in module_imports(path) if other in known)
+    cycles = [sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1]
+    return sorted(cycles)
+
+
+def test_the_graph_package_imports_one_way():
+    """store ← actions ← history/edits ← graph: the store knows no actions."""
+    assert import_cycles("core/graph") == []
+    assert "napari_elephant.core.graph.actions" not in module_imports(PKG / "core/graph/store.py")

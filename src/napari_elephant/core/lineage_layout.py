@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_elephant.core.graph.graph import TrackingGraph, gc_paused
+from napari_elephant.core.graph.graph import TrackingGraph
 from napari_elephant.core.graph.model import Status
+from napari_elephant.core.graph.store import gc_paused
 
 STATUS_ORDER: tuple[Status, ...] = (Status.PREDICTED, Status.ACCEPTED, Status.REJECTED)
 """Meaning of the int8 status codes of a layout (index into this tuple)."""

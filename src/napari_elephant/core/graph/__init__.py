@@ -10,7 +10,7 @@ from napari_elephant.core.graph.actions import (
     UpdateLinks,
     UpdateNuclei,
 )
-from napari_elephant.core.graph.graph import GraphEvents, TrackingGraph
+from napari_elephant.core.graph.graph import TrackingGraph
 from napari_elephant.core.graph.history import ActionHistory
 from napari_elephant.core.graph.model import (
     COV_KEYS,
@@ -24,6 +24,7 @@ from napari_elephant.core.graph.model import (
     six_to_cov,
     sphere_cov,
 )
+from napari_elephant.core.graph.store import GraphEvents, GraphStore
 
 __all__ = [
     "COV_KEYS",
@@ -33,6 +34,7 @@ __all__ = [
     "AddNuclei",
     "Compound",
     "GraphEvents",
+    "GraphStore",
     "Link",
     "Nucleus",
     "Origin",

@@ -1,8 +1,9 @@
 """Graph edits as values with an inverse, so that every edit can be undone.
 
 An action holds all the data it needs (the removed nuclei, the old values) so
-that ``action.inverse()`` rebuilds the previous state exactly.  Actions are
-applied through :meth:`TrackingGraph.apply`, which records them for undo.
+that ``action.inverse()`` rebuilds the previous state exactly.  An action acts
+on the store's primitive writers and knows nothing of the history: the graph
+(:meth:`TrackingGraph.apply`) applies it and records it for undo.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from napari_elephant.core.graph.model import Link, Nucleus
 
 if TYPE_CHECKING:
-    from napari_elephant.core.graph.graph import TrackingGraph
+    from napari_elephant.core.graph.store import GraphStore
 
 
 class Action(Protocol):
@@ -21,7 +22,7 @@ class Action(Protocol):
 
     name: str
 
-    def apply(self, graph: TrackingGraph) -> None: ...
+    def apply(self, store: GraphStore) -> None: ...
 
     def inverse(self) -> Action: ...
 
@@ -34,9 +35,9 @@ class AddNuclei:
     links: tuple[Link, ...] = ()
     name: str = "add nuclei"
 
-    def apply(self, graph: TrackingGraph) -> None:
-        graph._insert_nuclei(self.nuclei)
-        graph._insert_links(self.links)
+    def apply(self, store: GraphStore) -> None:
+        store.insert_nuclei(self.nuclei)
+        store.insert_links(self.links)
 
     def inverse(self) -> RemoveNuclei:
         return RemoveNuclei(self.nuclei, self.links, name=f"undo {self.name}")
@@ -46,7 +47,7 @@ class AddNuclei:
 class RemoveNuclei:
     """Remove nuclei together with every link that touches them.
 
-    Build it with :meth:`TrackingGraph.removal` so that ``links`` holds all
+    Build it with :func:`.edits.removal` so that ``links`` holds all
     the links that go with the nuclei; the inverse restores them.
     """
 
@@ -54,9 +55,9 @@ class RemoveNuclei:
     links: tuple[Link, ...] = ()
     name: str = "delete nuclei"
 
-    def apply(self, graph: TrackingGraph) -> None:
-        graph._delete_links(tuple(lk.key for lk in self.links))
-        graph._delete_nuclei(tuple(n.id for n in self.nuclei))
+    def apply(self, store: GraphStore) -> None:
+        store.delete_links(tuple(lk.key for lk in self.links))
+        store.delete_nuclei(tuple(n.id for n in self.nuclei))
 
     def inverse(self) -> AddNuclei:
         return AddNuclei(self.nuclei, self.links, name=f"undo {self.name}")
@@ -70,8 +71,8 @@ class UpdateNuclei:
     after: tuple[Nucleus, ...]
     name: str = "edit nuclei"
 
-    def apply(self, graph: TrackingGraph) -> None:
-        graph._replace_nuclei(self.after)
+    def apply(self, store: GraphStore) -> None:
+        store.replace_nuclei(self.after)
 
     def inverse(self) -> UpdateNuclei:
         return UpdateNuclei(self.after, self.before, name=f"undo {self.name}")
@@ -84,8 +85,8 @@ class AddLinks:
     links: tuple[Link, ...]
     name: str = "link"
 
-    def apply(self, graph: TrackingGraph) -> None:
-        graph._insert_links(self.links)
+    def apply(self, store: GraphStore) -> None:
+        store.insert_links(self.links)
 
     def inverse(self) -> RemoveLinks:
         return RemoveLinks(self.links, name=f"undo {self.name}")
@@ -98,8 +99,8 @@ class RemoveLinks:
     links: tuple[Link, ...]
     name: str = "unlink"
 
-    def apply(self, graph: TrackingGraph) -> None:
-        graph._delete_links(tuple(lk.key for lk in self.links))
+    def apply(self, store: GraphStore) -> None:
+        store.delete_links(tuple(lk.key for lk in self.links))
 
     def inverse(self) -> AddLinks:
         return AddLinks(self.links, name=f"undo {self.name}")
@@ -113,8 +114,8 @@ class UpdateLinks:
     after: tuple[Link, ...]
     name: str = "edit links"
 
-    def apply(self, graph: TrackingGraph) -> None:
-        graph._replace_links(self.after)
+    def apply(self, store: GraphStore) -> None:
+        store.replace_links(self.after)
 
     def inverse(self) -> UpdateLinks:
         return UpdateLinks(self.after, self.before, name=f"undo {self.name}")
@@ -127,16 +128,16 @@ class Compound:
     actions: tuple[Action, ...]
     name: str = "edit"
 
-    def apply(self, graph: TrackingGraph) -> None:
+    def apply(self, store: GraphStore) -> None:
         """Apply in order; when one fails, undo the ones already applied."""
         done: list[Action] = []
         try:
             for action in self.actions:
-                action.apply(graph)
+                action.apply(store)
                 done.append(action)
         except BaseException:
             for action in reversed(done):
-                action.inverse().apply(graph)
+                action.inverse().apply(store)
             raise
 
     def inverse(self) -> Compound:

@@ -1,4 +1,9 @@
-"""Convenience edits: each builds one action and applies it (undoable)."""
+"""Builders of the common edits: each reads the store and returns one action.
+
+They hold the small rules of an edit (a deletion takes every link of its
+nuclei with it; a changed nucleus is validated again) so that the graph's
+editing vocabulary is one line each: build, then apply.
+"""
 
 from __future__ import annotations
 
@@ -9,103 +14,46 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from napari_elephant.core.errors import GraphError
-from napari_elephant.core.graph.actions import (
-    AddLinks,
-    AddNuclei,
-    RemoveLinks,
-    RemoveNuclei,
-    UpdateLinks,
-    UpdateNuclei,
-)
-from napari_elephant.core.graph.model import (
-    Link,
-    Nucleus,
-    Origin,
-    Status,
-    make_nucleus,
-    parse_status,
-)
+from napari_elephant.core.graph.actions import RemoveNuclei, UpdateLinks, UpdateNuclei
+from napari_elephant.core.graph.model import Link, Nucleus, Status, make_nucleus, parse_status
 
 if TYPE_CHECKING:
-    from napari_elephant.core.graph.graph import TrackingGraph
+    from napari_elephant.core.graph.store import GraphStore
+
+NUCLEUS_FIELDS = frozenset({"center", "cov", "radius", "status", "origin", "tags", "confidence"})
 
 
-class GraphEditsMixin:
-    """The editing vocabulary of :class:`TrackingGraph` (add, move, link, …)."""
-
-    def add_nucleus(
-        self: TrackingGraph,
-        t: int,
-        center: Iterable[float],
-        cov: Any = None,
-        radius: float | None = None,
-        status: Status | str = Status.ACCEPTED,
-        origin: Origin | str = Origin.MANUAL,
-        tags: Iterable[str] = (),
-        id: int | None = None,
-        confidence: float | None = None,
-    ) -> int:
-        """Add one nucleus (covariance or radius in µm); returns its id."""
-        nid = self.new_id() if id is None else int(id)
-        n = make_nucleus(nid, t, center, cov, radius, status, origin, tags, confidence)
-        self.apply(AddNuclei((n,), name="add nucleus"))
-        return nid
-
-    def add_nuclei(
-        self: TrackingGraph, nuclei: Iterable[Nucleus], name: str = "add nuclei"
-    ) -> None:
-        self.apply(AddNuclei(tuple(nuclei), name=name))
-
-    def removal(self: TrackingGraph, ids: Iterable[int], name: str = "delete") -> RemoveNuclei:
-        """The action that deletes nuclei with all their links."""
-        ids = list(dict.fromkeys(int(i) for i in ids))
-        links: dict[tuple[int, int], Link] = {}
-        for nid in ids:
-            for lk in self.links_of(nid):
-                links[lk.key] = lk
-        nuclei = tuple(self.nucleus(i) for i in ids)
-        return RemoveNuclei(nuclei, tuple(links.values()), name=name)
-
-    def remove_nuclei(self: TrackingGraph, ids: Iterable[int]) -> None:
-        self.apply(self.removal(ids))
-
-    def update_nucleus(self: TrackingGraph, nid: int, **changes: Any) -> None:
-        """Change centre, cov (3×3 or six values), status, origin, tags or confidence."""
-        self.update_nuclei([nid], **changes)
-
-    def update_nuclei(self: TrackingGraph, ids: Iterable[int], **changes: Any) -> None:
-        before = tuple(self.nucleus(int(i)) for i in ids)
-        after = tuple(_changed(n, changes) for n in before)
-        self.apply(UpdateNuclei(before, after, name="edit " + "/".join(sorted(changes))))
-
-    def set_status(self: TrackingGraph, ids: Iterable[int], status: Status | str) -> None:
-        """Accept, reject or reset nuclei (one undo step)."""
-        self.update_nuclei(ids, status=parse_status(status))
-
-    def add_link(
-        self: TrackingGraph, parent: int, child: int, status: Status | str = Status.ACCEPTED
-    ) -> None:
-        self.apply(AddLinks((Link(int(parent), int(child), parse_status(status)),)))
-
-    def add_links(self: TrackingGraph, links: Iterable[Link], name: str = "link") -> None:
-        self.apply(AddLinks(tuple(links), name=name))
-
-    def remove_links(self: TrackingGraph, keys: Iterable[tuple[int, int]]) -> None:
-        links = tuple(self.link(int(p), int(c)) for p, c in keys)
-        self.apply(RemoveLinks(links))
-
-    def set_link_status(
-        self: TrackingGraph, keys: Iterable[tuple[int, int]], status: Status | str
-    ) -> None:
-        before = tuple(self.link(int(p), int(c)) for p, c in keys)
-        st = parse_status(status)
-        after = tuple(replace(lk, status=st) for lk in before)
-        self.apply(UpdateLinks(before, after, name=f"mark links {st}"))
+def removal(store: GraphStore, ids: Iterable[int], name: str = "delete") -> RemoveNuclei:
+    """The action that deletes nuclei with all their links (rejected ones too)."""
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    links: dict[tuple[int, int], Link] = {}
+    for nid in ids:
+        for lk in store.links_of(nid):
+            links[lk.key] = lk
+    nuclei = tuple(store.nucleus(i) for i in ids)
+    return RemoveNuclei(nuclei, tuple(links.values()), name=name)
 
 
-def _changed(n: Nucleus, changes: dict[str, Any]) -> Nucleus:
-    """Validated copy of a nucleus with some fields replaced."""
-    unknown = set(changes) - {"center", "cov", "radius", "status", "origin", "tags", "confidence"}
+def nucleus_update(store: GraphStore, ids: Iterable[int], changes: dict[str, Any]) -> UpdateNuclei:
+    """The action that changes some fields of nuclei, each checked again."""
+    before = tuple(store.nucleus(int(i)) for i in ids)
+    after = tuple(changed(n, changes) for n in before)
+    return UpdateNuclei(before, after, name="edit " + "/".join(sorted(changes)))
+
+
+def link_status_update(
+    store: GraphStore, keys: Iterable[tuple[int, int]], status: Status | str
+) -> UpdateLinks:
+    """The action that marks links accepted, rejected or predicted."""
+    before = tuple(store.link(int(p), int(c)) for p, c in keys)
+    st = parse_status(status)
+    after = tuple(replace(lk, status=st) for lk in before)
+    return UpdateLinks(before, after, name=f"mark links {st}")
+
+
+def changed(n: Nucleus, changes: dict[str, Any]) -> Nucleus:
+    """Validated copy of a nucleus with some fields replaced (a radius replaces the shape)."""
+    unknown = set(changes) - NUCLEUS_FIELDS
     if unknown:
         raise GraphError(f"cannot change {', '.join(sorted(unknown))} of a nucleus")
     cov = changes.get("cov", None if "radius" in changes else n.cov)

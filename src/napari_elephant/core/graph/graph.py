@@ -1,265 +1,50 @@
-"""The tracking graph: nuclei and links on networkx, with events and undo.
+"""The tracking graph: the store, its actions and their history, on top of each other.
 
-Topology lives in a :class:`networkx.DiGraph` (node = nucleus id, edge =
-parent → child); each node carries its immutable :class:`Nucleus` record
-under the ``"nucleus"`` key and each edge its :class:`Status`.  A per-timepoint
-index keeps "the nuclei of t" and "the nucleus nearest to a point" fast on
-lineages of hundreds of thousands of nuclei.
-
-Edits go through actions (:mod:`.actions`) so that each can be undone; the
-underscore methods below are the primitive mutations the actions call, and
-each of them checks the invariants and emits an event.
+Arrows run one way: :mod:`.store` (nuclei, links, time index, events and the
+primitive writers) knows nothing of :mod:`.actions`; an action acts on the
+store; :mod:`.history` keeps applied actions; :mod:`.edits` builds the common
+actions from the store.  :class:`TrackingGraph` joins them: every edit it
+offers is one action, applied and recorded, so that it can be undone.
 """
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-import networkx as nx
-import numpy as np
-from psygnal import Signal
-from scipy.spatial import cKDTree
-
-from napari_elephant.core.errors import GraphError
-from napari_elephant.core.graph.actions import Action, Compound
-from napari_elephant.core.graph.edits import GraphEditsMixin
-from napari_elephant.core.graph.history import ActionHistory
-from napari_elephant.core.graph.limits import (
-    check_new_links,
-    check_status_changes,
-    lineage_children,
-    lineage_parents,
+from napari_elephant.core.graph.actions import (
+    Action,
+    AddLinks,
+    AddNuclei,
+    Compound,
+    RemoveLinks,
+    RemoveNuclei,
 )
-from napari_elephant.core.graph.model import Link, Nucleus
-
-CONFIDENCE = "confidence"  # edge data key of a link's confidence, absent when it has none
-
-
-def _link(parent: int, child: int, data: dict) -> Link:
-    """The Link record of an edge and its data."""
-    return Link(parent, child, data["status"], data.get(CONFIDENCE))
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small records.
-
-    Building 300k nuclei and links allocates millions of containers; the
-    collector's repeated full passes over them more than doubled load times.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+from napari_elephant.core.graph.edits import link_status_update, nucleus_update, removal
+from napari_elephant.core.graph.history import ActionHistory
+from napari_elephant.core.graph.model import (
+    Link,
+    Nucleus,
+    Origin,
+    Status,
+    make_nucleus,
+    parse_status,
+)
+from napari_elephant.core.graph.store import GraphStore
 
 
-class GraphEvents:
-    """Signals the layers and the autosave listen to.
+class TrackingGraph(GraphStore):
+    """The store with undo: edit through :meth:`apply` or the vocabulary below.
 
-    Nucleus signals carry tuples of ids (removal carries the removed records,
-    since their ids no longer resolve); link signals carry (parent, child)
-    pairs.  ``changed`` fires once after each applied, undone or redone action.
-    """
-
-    nuclei_added = Signal(tuple)
-    nuclei_removed = Signal(tuple)
-    nuclei_updated = Signal(tuple)
-    links_added = Signal(tuple)
-    links_removed = Signal(tuple)
-    links_updated = Signal(tuple)
-    changed = Signal(object)
-
-
-class _TimeIndex:
-    """Ids of the nuclei at each timepoint, with cached arrays and KD-trees."""
-
-    def __init__(self) -> None:
-        self.ids: dict[int, set[int]] = {}
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray, cKDTree | None]] = {}
-
-    def add(self, t: int, nid: int) -> None:
-        self.ids.setdefault(t, set()).add(nid)
-        self._cache.pop(t, None)
-
-    def discard(self, t: int, nid: int) -> None:
-        ids = self.ids.get(t)
-        if ids is not None:
-            ids.discard(nid)
-            if not ids:
-                del self.ids[t]
-        self._cache.pop(t, None)
-
-    def touch(self, t: int) -> None:
-        self._cache.pop(t, None)
-
-    def arrays(self, t: int, g: nx.DiGraph) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, centres) of timepoint t, sorted by id; cached until t changes."""
-        if t not in self._cache:
-            ids = np.array(sorted(self.ids.get(t, ())), dtype=np.int64)
-            nodes = g._node
-            centers = np.array([nodes[i]["nucleus"].center for i in ids], dtype=np.float64)
-            self._cache[t] = (ids, centers.reshape(-1, 3), None)
-        ids, centers, _ = self._cache[t]
-        return ids, centers
-
-    def tree(self, t: int, g: nx.DiGraph) -> tuple[np.ndarray, cKDTree]:
-        ids, centers = self.arrays(t, g)
-        cached = self._cache[t]
-        if cached[2] is None:
-            self._cache[t] = (ids, centers, cKDTree(centers))
-        return ids, self._cache[t][2]  # type: ignore[return-value]
-
-
-class TrackingGraph(GraphEditsMixin):
-    """Nuclei (ellipsoids in µm at integer timepoints) and parent → child links.
-
-    Invariants: ids are unique and never reused; a link goes from an earlier
-    to a strictly later timepoint; a nucleus has at most one parent and at most
-    two children over lineage links (accepted or predicted).  Rejected links
-    are negative examples: kept, but outside those limits (:mod:`.limits`).
+    Bulk loads (:meth:`from_records`) build the store directly and leave no
+    history; everything after goes through actions.
     """
 
     def __init__(self) -> None:
-        self._g = nx.DiGraph()
-        self._time = _TimeIndex()
-        self._next_id = 1
-        self._revision = 0  # counts primitive mutations: 'has it changed since?'
-        self.events = GraphEvents()
+        super().__init__()
         self.history = ActionHistory()
         self._batch: list[Action] | None = None
-
-    @classmethod
-    def from_records(
-        cls, nuclei: Iterable[Nucleus], links: Iterable[Link] = (), next_id: int = 1
-    ) -> TrackingGraph:
-        """Build a graph in bulk (loading a file): checked, but no undo history.
-
-        ``next_id`` keeps ids of nuclei deleted before a save out of circulation.
-        """
-        graph = cls()
-        with gc_paused():
-            graph._insert_nuclei(tuple(nuclei))
-            graph._insert_links(tuple(links))
-        graph._next_id = max(graph._next_id, int(next_id))
-        return graph
-
-    # ----------------------------------------------------------- queries
-    def __len__(self) -> int:
-        return self._g.number_of_nodes()
-
-    def __contains__(self, nid: object) -> bool:
-        return nid in self._g
-
-    @property
-    def n_links(self) -> int:
-        return self._g.number_of_edges()
-
-    @property
-    def nx_graph(self) -> nx.DiGraph:
-        """The underlying networkx graph (read it; edit through actions only)."""
-        return self._g
-
-    def nucleus(self, nid: int) -> Nucleus:
-        try:
-            return self._g._node[nid]["nucleus"]
-        except KeyError:
-            raise GraphError(f"no nucleus with id {nid}") from None
-
-    def nuclei(self, ids: Iterable[int] | None = None) -> Iterator[Nucleus]:
-        """All nuclei (or the given ones) as records."""
-        nodes = self._g._node
-        keys = nodes if ids is None else ids
-        return (nodes[i]["nucleus"] for i in keys)
-
-    def timepoints(self) -> list[int]:
-        """Sorted timepoints that hold at least one nucleus."""
-        return sorted(self._time.ids)
-
-    def ids_at(self, t: int) -> np.ndarray:
-        """Ids of the nuclei at timepoint t, sorted."""
-        return self._time.arrays(t, self._g)[0]
-
-    def centers_at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, centres (n, 3) µm) of timepoint t."""
-        return self._time.arrays(t, self._g)
-
-    def nuclei_at(self, t: int) -> list[Nucleus]:
-        return list(self.nuclei(self.ids_at(t).tolist()))
-
-    def nearest(self, t: int, point: Iterable[float], max_distance: float = np.inf) -> int | None:
-        """Id of the nucleus of timepoint t nearest to a point (µm), or None."""
-        ids, tree = self._time.tree(t, self._g)
-        if len(ids) == 0:
-            return None
-        dist, idx = tree.query(np.asarray(list(point), dtype=np.float64), k=1)
-        return int(ids[idx]) if dist <= max_distance else None
-
-    def within(self, t: int, point: Iterable[float], radius: float) -> np.ndarray:
-        """Ids of the nuclei of timepoint t whose centre lies within radius µm."""
-        ids, tree = self._time.tree(t, self._g)
-        if len(ids) == 0:
-            return ids
-        hits = tree.query_ball_point(np.asarray(list(point), dtype=np.float64), radius)
-        return ids[np.sort(np.asarray(hits, dtype=np.int64))]
-
-    def parent(self, nid: int) -> int | None:
-        """The lineage parent (over an accepted or predicted link), or None.
-
-        A rejected link is no lineage: a nucleus whose only parent link is
-        rejected has no parent (see :meth:`parent_links` for every link).
-        """
-        parents = lineage_parents(self._g, nid)
-        return parents[0] if parents else None
-
-    def children(self, nid: int) -> list[int]:
-        """The lineage children (over accepted or predicted links), sorted."""
-        return lineage_children(self._g, nid)
-
-    def parent_links(self, nid: int) -> list[Link]:
-        """Every link to a parent, rejected ones included (any number of those)."""
-        return [_link(p, nid, d) for p, d in self._g._pred[nid].items()]
-
-    def child_links(self, nid: int) -> list[Link]:
-        """Every link to a child, rejected ones included, by child id."""
-        return [_link(nid, c, d) for c, d in sorted(self._g._succ[nid].items())]
-
-    def link(self, parent: int, child: int) -> Link:
-        try:
-            return _link(parent, child, self._g._succ[parent][child])
-        except KeyError:
-            raise GraphError(f"no link {parent} → {child}") from None
-
-    def has_link(self, parent: int, child: int) -> bool:
-        return self._g.has_edge(parent, child)
-
-    def links(self) -> Iterator[Link]:
-        return (_link(p, c, d) for p, c, d in self._g.edges(data=True))
-
-    def links_of(self, nid: int) -> list[Link]:
-        """Every link that touches a nucleus (to its parents and children), rejected included."""
-        return self.parent_links(nid) + self.child_links(nid)
-
-    @property
-    def revision(self) -> int:
-        """A number that grows with every change (edits, undo, redo, bulk loads): a
-        reader in another thread compares it before and after to know its copy is whole."""
-        return self._revision
-
-    @property
-    def next_id(self) -> int:
-        """The id the next new nucleus will get (saved so ids are never reused)."""
-        return self._next_id
-
-    def new_id(self) -> int:
-        """Reserve a fresh id (never reused, even after deletion)."""
-        nid = self._next_id
-        self._next_id += 1
-        return nid
 
     # ----------------------------------------------------- apply / undo
     def apply(self, action: Action) -> Action:
@@ -309,70 +94,54 @@ class TrackingGraph(GraphEditsMixin):
             self.history.push(Compound(tuple(collected), name=name))
             self.events.changed.emit(collected[-1])
 
-    # ------------------------------------------- primitive mutations
-    def _insert_nuclei(self, nuclei: tuple[Nucleus, ...]) -> None:
-        self._revision += 1
-        ids = [n.id for n in nuclei]
-        if len(set(ids)) != len(ids) or any(i in self._g for i in ids):
-            raise GraphError("a nucleus with this id already exists")
-        for n in nuclei:
-            self._g.add_node(n.id, nucleus=n)
-            self._time.add(n.t, n.id)
-        if ids:
-            self._next_id = max(self._next_id, max(ids) + 1)
-            self.events.nuclei_added.emit(tuple(ids))
+    # ------------------------------------------------ editing vocabulary
+    def add_nucleus(
+        self,
+        t: int,
+        center: Iterable[float],
+        cov: Any = None,
+        radius: float | None = None,
+        status: Status | str = Status.ACCEPTED,
+        origin: Origin | str = Origin.MANUAL,
+        tags: Iterable[str] = (),
+        id: int | None = None,
+        confidence: float | None = None,
+    ) -> int:
+        """Add one nucleus (covariance or radius in µm); returns its id."""
+        nid = self.new_id() if id is None else int(id)
+        n = make_nucleus(nid, t, center, cov, radius, status, origin, tags, confidence)
+        self.apply(AddNuclei((n,), name="add nucleus"))
+        return nid
 
-    def _delete_nuclei(self, ids: tuple[int, ...]) -> None:
-        self._revision += 1
-        removed = tuple(self.nucleus(i) for i in ids)
-        for n in removed:
-            if self._g.degree(n.id):
-                raise GraphError(f"nucleus {n.id} still has links; remove them first")
-        for n in removed:
-            self._g.remove_node(n.id)
-            self._time.discard(n.t, n.id)
-        if removed:
-            self.events.nuclei_removed.emit(removed)
+    def add_nuclei(self, nuclei: Iterable[Nucleus], name: str = "add nuclei") -> None:
+        self.apply(AddNuclei(tuple(nuclei), name=name))
 
-    def _replace_nuclei(self, nuclei: tuple[Nucleus, ...]) -> None:
-        self._revision += 1
-        for n in nuclei:
-            if self.nucleus(n.id).t != n.t:
-                raise GraphError(f"nucleus {n.id} cannot change timepoint")
-        for n in nuclei:
-            self._g._node[n.id]["nucleus"] = n
-            self._time.touch(n.t)
-        if nuclei:
-            self.events.nuclei_updated.emit(tuple(n.id for n in nuclei))
+    def removal(self, ids: Iterable[int], name: str = "delete") -> RemoveNuclei:
+        """The action that deletes nuclei with all their links."""
+        return removal(self, ids, name)
 
-    def _insert_links(self, links: tuple[Link, ...]) -> None:
-        self._revision += 1
-        self._check_links(links)
-        for lk in links:
-            self._g.add_edge(lk.parent, lk.child, status=lk.status)
-            if lk.confidence is not None:
-                self._g._succ[lk.parent][lk.child][CONFIDENCE] = lk.confidence
-        if links:
-            self.events.links_added.emit(tuple(lk.key for lk in links))
+    def remove_nuclei(self, ids: Iterable[int]) -> None:
+        self.apply(removal(self, ids))
 
-    def _delete_links(self, keys: tuple[tuple[int, int], ...]) -> None:
-        self._revision += 1
-        for p, c in keys:
-            self.link(p, c)  # raises when absent
-        self._g.remove_edges_from(keys)
-        if keys:
-            self.events.links_removed.emit(keys)
+    def update_nucleus(self, nid: int, **changes: Any) -> None:
+        """Change centre, cov (3×3 or six values), status, origin, tags or confidence."""
+        self.update_nuclei([nid], **changes)
 
-    def _replace_links(self, links: tuple[Link, ...]) -> None:
-        self._revision += 1
-        for lk in links:
-            self.link(lk.parent, lk.child)
-        check_status_changes(self._g, links)
-        for lk in links:
-            self._g._succ[lk.parent][lk.child]["status"] = lk.status
-        if links:
-            self.events.links_updated.emit(tuple(lk.key for lk in links))
+    def update_nuclei(self, ids: Iterable[int], **changes: Any) -> None:
+        self.apply(nucleus_update(self, ids, changes))
 
-    def _check_links(self, links: tuple[Link, ...]) -> None:
-        """Refuse links that would break an invariant, before touching anything."""
-        check_new_links(self._g, self.nucleus, links)
+    def set_status(self, ids: Iterable[int], status: Status | str) -> None:
+        """Accept, reject or reset nuclei (one undo step)."""
+        self.update_nuclei(ids, status=parse_status(status))
+
+    def add_link(self, parent: int, child: int, status: Status | str = Status.ACCEPTED) -> None:
+        self.apply(AddLinks((Link(int(parent), int(child), parse_status(status)),)))
+
+    def add_links(self, links: Iterable[Link], name: str = "link") -> None:
+        self.apply(AddLinks(tuple(links), name=name))
+
+    def remove_links(self, keys: Iterable[tuple[int, int]]) -> None:
+        self.apply(RemoveLinks(tuple(self.link(int(p), int(c)) for p, c in keys)))
+
+    def set_link_status(self, keys: Iterable[tuple[int, int]], status: Status | str) -> None:
+        self.apply(link_status_update(self, keys, status))

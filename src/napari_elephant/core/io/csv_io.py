@@ -56,8 +56,8 @@ from napari_elephant.core.graph import (
     UpdateLinks,
     UpdateNuclei,
 )
-from napari_elephant.core.graph.graph import gc_paused
 from napari_elephant.core.graph.merge import MergeReport
+from napari_elephant.core.graph.store import gc_paused
 from napari_elephant.core.io.csv_columns import (
     CSV_COLUMNS,
     TAG_PREFIX,

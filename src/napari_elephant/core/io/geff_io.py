@@ -24,7 +24,7 @@ from geff_spec import Axis, GeffMetadata
 from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
-from napari_elephant.core.graph.graph import gc_paused
+from napari_elephant.core.graph.store import gc_paused
 
 DEFAULT_RADIUS_UM = 3.0
 """Radius (µm) given to nuclei of a GEFF that has neither ellipsoids nor spheres."""

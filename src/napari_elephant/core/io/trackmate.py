@@ -48,8 +48,8 @@ from napari_elephant.core.graph import (
     TrackingGraph,
     six_to_cov,
 )
-from napari_elephant.core.graph.graph import gc_paused
 from napari_elephant.core.graph.model import flatten_to_2d
+from napari_elephant.core.graph.store import gc_paused
 from napari_elephant.core.io.image_formats import um_per_unit
 from napari_elephant.core.io.trackmate_tags import TagFeature, declared, tags_of
 from napari_elephant.core.units import VoxelSize
