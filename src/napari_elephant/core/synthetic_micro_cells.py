@@ -27,7 +27,7 @@ from napari_elephant.core.synthetic_micro_render import (
 )
 
 if TYPE_CHECKING:
-    from napari_elephant.core.synthetic_micro import MicroscopyStyle
+    from napari_elephant.core.synthetic_micro_style import MicroscopyStyle
 
 INTER, PRO, PLATE, ANA, TELO = range(5)
 _DAUGHTER = 2 ** (-1 / 3)  # radius of a daughter that has half the volume

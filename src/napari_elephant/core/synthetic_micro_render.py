@@ -15,17 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.ndimage import gaussian_filter, map_coordinates
 
-if TYPE_CHECKING:
-    from napari_elephant.core.synthetic_micro import MicroscopyStyle
+from napari_elephant.core.synthetic_micro_style import DTYPE_MAX, MicroscopyStyle
 
 GRID = {2: 80, 3: 40}  # interior map samples per axis
 SPAN = 1.6  # the interior map covers unit coordinates [-SPAN, SPAN]^d
-DTYPE_MAX = {"uint8": 255, "uint16": 65535}
 
 
 # --------------------------------------------------------------- shapes
