@@ -164,7 +164,7 @@ def proofread(viewer: Any, docks: tuple[Any, Any], tools: Any, eye: tuple, out: 
     """N / 4 / 5 over the first timepoint, zoomed in, then A on the nuclei the model
     missed; the window is pictured at the first N (the least confident nucleus),
     with the Lineage dock's info line.  ``eye``: (what a person sees, the movie)."""
-    from napari_elephant._napari.navigation import camera, set_t
+    from napari_elephant._napari.viewer_dims import camera, set_t
 
     dock, lineage = docks
     tools.session.selection.clear()  # a click on an empty spot: N starts at the top
@@ -243,7 +243,7 @@ def canvas_at(viewer: Any, t: int, centre: Any, path: Path) -> None:
     EDGE_MARGIN_UM beyond the image edge in view."""
     from PIL import Image
 
-    from napari_elephant._napari.navigation import camera, centre_on
+    from napari_elephant._napari.viewer_dims import camera, centre_on
 
     cam = camera(viewer)
     cam.zoom = CLOSE_ZOOM
@@ -309,7 +309,7 @@ def train_predict_link(dock: Any) -> None:
 
 def hela(viewer: Any, docks: tuple[Any, Any], out: Path) -> None:
     """The chapter's HeLa steps, pictures and scores."""
-    from napari_elephant._napari.navigation import set_t
+    from napari_elephant._napari.viewer_dims import set_t
     from napari_elephant.core.io.csv_io import load_csv
 
     dock = docks[0]

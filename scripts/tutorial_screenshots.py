@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from napari_elephant._napari.navigation import camera
+from napari_elephant._napari.viewer_dims import camera
 from napari_elephant.core.demo import scores_line
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -193,7 +193,7 @@ def predict(dock: Any, timepoints: str = "") -> str:
 def proofread_with_picture(viewer: Any, tools: Any, truth: Any, out: Path) -> int:
     """A pass over the first timepoints, zoomed in a little, pictured once a dozen
     nuclei are checked and the next one (selected by N) lies mid-field."""
-    from napari_elephant._napari.navigation import set_t
+    from napari_elephant._napari.viewer_dims import set_t
 
     set_t(viewer, 0)
     camera(viewer).zoom *= ZOOM
@@ -240,7 +240,7 @@ def train_flow(dock: Any) -> str:
 def picture_lineage(viewer: Any, dock: Any, lineage: Any, tools: Any, out: Path) -> None:
     """The window at LINEAGE_T, a lineage with a division selected; the ELEPHANT dock
     hidden so that the Lineage dock gets the column ("Selected lineage only")."""
-    from napari_elephant._napari.navigation import set_t
+    from napari_elephant._napari.viewer_dims import set_t
 
     graph = tools.session.graph
     set_t(viewer, LINEAGE_T)

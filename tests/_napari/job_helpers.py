@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import numpy as np
 from napari_elephant._napari.jobs import Work, guarded
 from napari_elephant._napari.session import SessionEvents
 from napari_elephant.core.detection.postprocess import Ellipsoid
+from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.training.progress import Progress
 from napari_elephant.core.workspace import Workspace
 
@@ -60,13 +62,20 @@ class ManualLauncher:
 
 
 class BareSession:
-    """What the job specs use of a session: the workspace, its events, no viewer."""
+    """What the job specs use of a session: the workspace, its events, a viewer
+    without a time axis (the current timepoint is 0)."""
 
     def __init__(self, ws: Workspace | None) -> None:
         self.workspace = ws
         self.events = SessionEvents()
+        self.viewer = SimpleNamespace(dims=SimpleNamespace(ndim=3))
         self.sync = None
         self.jobs = None
+
+    def require_workspace(self) -> Workspace:
+        if self.workspace is None:
+            raise InvalidInputError("no workspace is open; open or create one first")
+        return self.workspace
 
     def switch(self, ws: Workspace | None) -> None:
         self.workspace = ws

@@ -14,14 +14,13 @@ from napari_elephant._napari.layers import (
     STATUS_COLORS,
     WORKSPACE_KEY,
     contrast_limits,
-    count_statuses,
     graph_layer_data,
     image_layer_data,
     layer_scale,
     point_style,
     points_data,
-    status_counts,
 )
+from napari_elephant._napari.status_counts import count_statuses, status_counts
 from napari_elephant._napari.tracks import track_window, tracks_data, window_covers
 from napari_elephant.core.graph import Link, Nucleus, Status, TrackingGraph, sphere_cov
 from tests._napari.helpers import VOXEL, division_graph

@@ -7,8 +7,6 @@ import pytest
 
 from napari_elephant._napari.navigation import (
     by_doubt,
-    camera,
-    current_t,
     first,
     is_division,
     is_predicted,
@@ -17,6 +15,7 @@ from napari_elephant._napari.navigation import (
     scan,
     sibling,
 )
+from napari_elephant._napari.viewer_dims import camera, current_t
 from tests._napari.proofreading_helpers import Z, open_tracks, press, track_graph
 
 # track_graph: 1 (t0) → 2 (t1) → {3, 4} (t2); 5 (t0) and 8 (t2) predicted and alone;

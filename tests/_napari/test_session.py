@@ -11,9 +11,10 @@ import numpy as np
 import psygnal
 import pytest
 
-from napari_elephant._napari.layers import GRAPH_KEY, SELECTED_COLOR, STATUS_COLORS, count_statuses
+from napari_elephant._napari.layers import GRAPH_KEY, SELECTED_COLOR, STATUS_COLORS
 from napari_elephant._napari.outlines import cross_sections, outline_vectors
 from napari_elephant._napari.session import session_for
+from napari_elephant._napari.status_counts import count_statuses
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import Status
 from napari_elephant.core.units import VoxelSize

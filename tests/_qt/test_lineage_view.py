@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
-from napari_elephant._napari.navigation import camera
 from napari_elephant._napari.session import session_for
+from napari_elephant._napari.viewer_dims import camera
 from napari_elephant._qt.lineage_view import RELAYOUT_DELAY_MS, LineageView
 from napari_elephant.core.graph import Status
 from napari_elephant.core.lineage_layout import NONE, STATUS_ORDER

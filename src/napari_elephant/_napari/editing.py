@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from napari_elephant._napari.navigation import DIVISION_TAG, current_t, cursor_world, set_t
+from napari_elephant._napari.navigation import DIVISION_TAG
+from napari_elephant._napari.viewer_dims import current_t, cursor_world, set_t
 from napari_elephant.core.detection.engine import prediction_params
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph

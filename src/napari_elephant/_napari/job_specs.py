@@ -33,6 +33,7 @@ from napari_elephant._napari.edit_watch import (
 )
 from napari_elephant._napari.jobs import Job, JobRunner
 from napari_elephant._napari.live import LIVE_KEY, LiveTraining
+from napari_elephant._napari.viewer_dims import current_t
 from napari_elephant.core.detection.engine import (
     Start,
     parse_timepoints,
@@ -42,7 +43,7 @@ from napari_elephant.core.detection.engine import (
 )
 from napari_elephant.core.detection.merge import MergeResult, merge_predictions
 from napari_elephant.core.detection.train import TrainOutcome
-from napari_elephant.core.errors import ElephantError, InvalidInputError
+from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.flow.engine import flow_estimator, train_flow_round
 from napari_elephant.core.linking.apply import LinkPlan, apply_plan, plan_links, wants_flow
 from napari_elephant.core.params import TrainingParams
@@ -223,11 +224,6 @@ def link_job(
 
 
 # ----------------------------------------------------------- the facade
-def current_t(session: Any) -> int:
-    sync = getattr(session, "sync", None)
-    return sync.current_t() if sync is not None else 0
-
-
 class SessionJobs:
     """``session.jobs``: the runner plus the loop's jobs for the open workspace."""
 
@@ -236,7 +232,7 @@ class SessionJobs:
         self.runner = runner or JobRunner()
         self._n_timepoints: tuple[Workspace, int] | None = None
         session.events.workspace_changed.connect(self._on_workspace)
-        self.live = LiveTraining(self)
+        self.live = LiveTraining(session, self.runner, self.live_round)
         self.warm_thread: Any = None  # the Qt side's warm-up thread, if any
 
     def _on_workspace(self, _ws: Any = None) -> None:
@@ -246,17 +242,11 @@ class SessionJobs:
     def _live_ws(self) -> Workspace | None:
         return self.session.workspace
 
-    def workspace(self) -> Workspace:
-        ws = self.session.workspace
-        if ws is None:
-            raise InvalidInputError("no workspace is open; open or create one first")
-        return ws
-
     def timepoints(self, spec: str | None) -> list[int] | None:
         """``"A:B"`` / ``"A"`` → timepoints; empty or None → None (all)."""
         if spec is None or not spec.strip():
             return None
-        ws = self.workspace()
+        ws = self.session.require_workspace()
         if self._n_timepoints is None or self._n_timepoints[0] is not ws:
             self._n_timepoints = (ws, ws.open_image().n_timepoints)
         return parse_timepoints(spec, self._n_timepoints[1])
@@ -277,30 +267,36 @@ class SessionJobs:
         training: TrainingParams | None = None,
     ) -> bool:
         return self._submit(
-            lambda: train_detection_job(self.workspace(), training, timepoints, start)
+            lambda: train_detection_job(
+                self.session.require_workspace(), training, timepoints, start
+            )
         )
 
     def predict(self, timepoints: Sequence[int] | str | None = "current") -> bool:
         """Predict the current timepoint (default), the given ones, or all (None)."""
 
         def build() -> Job:
-            ts = [current_t(self.session)] if timepoints == "current" else timepoints
-            return predict_job(self.workspace(), ts, self._live_ws)  # type: ignore[arg-type]
+            ts = [current_t(self.session.viewer)] if timepoints == "current" else timepoints
+            return predict_job(self.session.require_workspace(), ts, self._live_ws)  # type: ignore[arg-type]
 
         return self._submit(build)
 
     def link(self, timepoints: Sequence[int] | None = None, method: str | None = None) -> bool:
-        return self._submit(lambda: link_job(self.workspace(), timepoints, method, self._live_ws))
+        return self._submit(
+            lambda: link_job(self.session.require_workspace(), timepoints, method, self._live_ws)
+        )
 
     def train_flow(self, timepoints: Sequence[int] | None = None, from_scratch=False) -> bool:
-        return self._submit(lambda: train_flow_job(self.workspace(), timepoints, from_scratch))
+        return self._submit(
+            lambda: train_flow_job(self.session.require_workspace(), timepoints, from_scratch)
+        )
 
     def live_round(self) -> bool:
         """A short interactive round, then a re-prediction of the then-current timepoint;
         queued behind a running job, at most one waiting."""
 
         def build() -> Job:
-            ws = self.workspace()
+            ws = self.session.require_workspace()
             base = ws.params.training
             steps = max(LIVE_MIN_STEPS, base.steps // 2)  # it continues from the model
             training = base.model_copy(update={"mode": "interactive", "steps": steps})
@@ -316,7 +312,7 @@ class SessionJobs:
         def then() -> Job | None:
             if self.session.workspace is not ws:
                 return None
-            return predict_job(ws, [current_t(self.session)], self._live_ws)
+            return predict_job(ws, [current_t(self.session.viewer)], self._live_ws)
 
         return then
 

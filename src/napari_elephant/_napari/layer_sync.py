@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import psygnal
@@ -38,15 +38,13 @@ from napari_elephant._napari.layer_writes import fill_tracks, quietly, set_vecto
 from napari_elephant._napari.layers import (
     SELECTED_COLOR,
     NucleiArrays,
-    StatusCounts,
     nuclei_arrays,
     point_style,
     points_from_arrays,
     status_colors,
-    summarize_tallies,
-    timepoint_tally,
     visible_rows,
 )
+from napari_elephant._napari.status_counts import StatusCounts, summarize_tallies, timepoint_tally
 from napari_elephant._napari.tag_colors import TRACK_FEATURE, tag_colors, track_tag_colors
 from napari_elephant._napari.tracks import (
     TAIL_LENGTH,
@@ -55,10 +53,24 @@ from napari_elephant._napari.tracks import (
     tracks_data,
     window_covers,
 )
+from napari_elephant._napari.viewer_dims import current_t
 from napari_elephant.core.errors import GraphError
 
-if TYPE_CHECKING:
-    from napari_elephant._napari.session import ElephantSession
+
+class Shown(Protocol):
+    """What the layer sync reads of the session that owns it (and nothing more: the
+    session creates the sync, so the sync does not import the session)."""
+
+    viewer: Any
+    graph: Any
+    workspace: Any
+    layers: dict[str, Any]
+    selection: Any
+    show_rejected: bool
+    color_by: Any
+
+    def add_tracks_layer(self, window: tuple[int, int] | None) -> None: ...
+
 
 _NUCLEI_SIGNALS = ("nuclei_added", "nuclei_updated")
 _UNDRAWN = ("undrawn",)
@@ -68,7 +80,7 @@ _LINK_SIGNALS = ("links_added", "links_removed", "links_updated")
 class LayerSync:
     """Drives the nuclei, outlines and tracks layers of one session's workspace."""
 
-    def __init__(self, session: ElephantSession) -> None:
+    def __init__(self, session: Shown) -> None:
         self.session = session
         self.graph = session.graph
         self.voxel = session.workspace.voxel_size
@@ -127,10 +139,6 @@ class LayerSync:
             self.t = None  # redraw into it
 
     # ------------------------------------------------------------ view
-    def current_t(self) -> int:
-        dims = self.session.viewer.dims
-        return round(float(dims.point[dims.ndim - 4])) if dims.ndim >= 4 else 0
-
     def _on_dims(self, event: Any = None) -> None:
         psygnal.emit_queued()  # worker-thread edits, if the Qt timer is not running
         self.update()
@@ -138,7 +146,7 @@ class LayerSync:
     def update(self, force: bool = False, redraw: bool = False) -> None:
         """Bring the layers to the viewer's timepoint and plane (only what changed);
         ``redraw`` reloads the timepoint, ``force`` also refills the tracks."""
-        t = self.current_t()
+        t = current_t(self.session.viewer)
         if force or redraw or t != self.t or t in self._stale:
             self._load_frame(t)
             self._draw_points()
@@ -348,13 +356,12 @@ class LayerSync:
         self._tracks_stale = True
 
     def _on_changed(self, action: Any) -> None:
-        """End of an action: redraw what it made stale, then tell the widgets."""
+        """End of an action: redraw what it made stale (the session then tells the rest)."""
         if self.t in self._stale:
             self.update(redraw=True)
         if self._tracks_stale:
             self.rebuild_tracks()
         self._stale.clear()
-        self.session.events.graph_changed.emit(action)
 
     # ----------------------------------------------------------- counts
     def counts(self) -> StatusCounts:
@@ -364,7 +371,7 @@ class LayerSync:
                 self._tallies[t] = timepoint_tally(self.graph, t)
         for t in set(self._tallies) - set(self.graph.timepoints()):
             del self._tallies[t]
-        return summarize_tallies(self._tallies, self.current_t())
+        return summarize_tallies(self._tallies, current_t(self.session.viewer))
 
 
 def _has_links(graph: Any) -> bool:

@@ -33,6 +33,7 @@ from napari_elephant.core.graph import Status, TrackingGraph, six_to_cov
 from napari_elephant.core.graph.checking import parent_link_confidence
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.units import VoxelSize
+from napari_elephant.core.workspace import Workspace
 
 STATUS_ORDER: tuple[Status, ...] = (Status.PREDICTED, Status.ACCEPTED, Status.REJECTED)
 STATUS_COLORS: dict[Status, tuple[float, float, float, float]] = {
@@ -59,6 +60,7 @@ FACE_ALPHA = 0.2
 BORDER_WIDTH = 0.12  # of the diameter
 SELECTED_BORDER_WIDTH = 0.3
 CONTRAST_SAMPLE_VOXELS = 2_000_000
+LayerData = tuple[Any, dict[str, Any], str]  # napari's (data, kwargs, layer type)
 """Most voxels read to guess contrast limits: napari would otherwise read the movie."""
 
 
@@ -194,54 +196,6 @@ def point_colors(pts: PointsData) -> dict[str, Any]:
     """Face and border colours of nuclei points, nothing selected."""
     style = point_style(pts.color)
     return {k: style[k] for k in ("face_color", "border_color")}
-
-
-# ------------------------------------------------------------------ counts
-@dataclass(frozen=True)
-class StatusCounts:
-    """Nuclei and links per status at timepoint t and in total (the dock's counters);
-    a link counts at its parent's timepoint."""
-
-    t: int
-    nuclei_at_t: dict[str, int]
-    nuclei_total: dict[str, int]
-    links_at_t: dict[str, int]
-    links_total: dict[str, int]
-
-
-def timepoint_tally(graph: TrackingGraph, t: int) -> np.ndarray:
-    """(2, 3) counts per status (STATUS_ORDER) of timepoint t: nuclei, then the
-    links leaving them."""
-    out = np.zeros((2, len(STATUS_ORDER)), dtype=np.int64)
-    ids = graph.ids_at(t).tolist()
-    for n in graph.nuclei(ids):
-        out[0, _STATUS_CODE[n.status]] += 1
-    succ = graph.nx_graph._succ
-    for p in ids:
-        for d in succ[p].values():
-            out[1, _STATUS_CODE[d["status"]]] += 1
-    return out
-
-
-def _named(row: np.ndarray) -> dict[str, int]:
-    return {s.value: int(c) for s, c in zip(STATUS_ORDER, row, strict=True)}
-
-
-def summarize_tallies(tallies: dict[int, np.ndarray], t: int) -> StatusCounts:
-    """Counters from per-timepoint tallies (see timepoint_tally)."""
-    total = sum(tallies.values(), np.zeros((2, len(STATUS_ORDER)), dtype=np.int64))
-    now = tallies.get(t, np.zeros_like(total))
-    return StatusCounts(t, _named(now[0]), _named(total[0]), _named(now[1]), _named(total[1]))
-
-
-def count_statuses(graph: TrackingGraph, t: int) -> StatusCounts:
-    """Nuclei and links per status at t and in total, counted afresh."""
-    return summarize_tallies({u: timepoint_tally(graph, u) for u in graph.timepoints()}, t)
-
-
-def status_counts(graph: TrackingGraph) -> dict[str, int]:
-    """Total nuclei per status and links (the workspace panel's counters)."""
-    return {**count_statuses(graph, 0).nuclei_total, "links": graph.n_links}
 
 
 # ------------------------------------------------------------ layer tuples
@@ -409,3 +363,17 @@ def guessed_layer_data(
     scale = (kwargs["scale"][0], *kwargs["scale"][2:])
     flat = {**kwargs, "axis_labels": ("t", "y", "x"), "scale": scale, "metadata": meta}
     return data[:, 0], flat, kind
+
+
+# ------------------------------------------------------ a workspace's layers
+def workspace_layer_data(ws: Workspace) -> list[LayerData]:
+    """Layers of an open workspace; each carries the Workspace in its metadata,
+    so that the session of the viewer they land in can adopt them."""
+    meta = workspace_metadata(ws)
+    image = source_layer_data(ws.open_image(), meta)
+    return [image, *graph_layer_data(ws.graph, ws.name, meta)]
+
+
+def workspace_metadata(ws: Workspace) -> dict[str, Any]:
+    """Layer metadata that ties a layer to an open workspace."""
+    return {WORKSPACE_KEY: ws, "workspace_path": str(ws.path)}

@@ -3,8 +3,8 @@
 While on, a change to an accepted or rejected nucleus (added, edited,
 status set, deleted) starts a restartable delay; when the user pauses, one
 short interactive training round runs, then the current timepoint is
-predicted again (:meth:`SessionJobs.live_round`).  Changes made while a
-round runs queue one more round, never several.  Predictions themselves do
+predicted again (the round its owner passes in, :meth:`SessionJobs.live_round`).
+Changes made while a round runs queue one more round, never several.  Predictions themselves do
 not trigger rounds: a merge only adds and removes *predicted* nuclei.
 
 The delay is a timer the Qt side provides (``use_timer``), as for the
@@ -14,28 +14,32 @@ autosave; without one a change starts the round at once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from napari_elephant._napari.jobs import JobRunner
 from napari_elephant.core.graph import Nucleus, Status, TrackingGraph
-
-if TYPE_CHECKING:
-    from napari_elephant._napari.job_specs import SessionJobs
 
 LIVE_DELAY_S = 1.0
 LIVE_KEY = "live"  # the runner's key of a live round: at most one waits
 
 
 class LiveTraining:
-    """Schedules live rounds for one session while ``enabled``."""
+    """Schedules live rounds for one session while ``enabled``.
 
-    def __init__(self, jobs: SessionJobs) -> None:
-        self.jobs = jobs
+    It needs the session (its workspace and their events), the runner (to drop a
+    waiting round) and how to start a round; nothing else of the jobs.
+    """
+
+    def __init__(self, session: Any, runner: JobRunner, start_round: Callable[[], Any]) -> None:
+        self.session = session
+        self.runner = runner
+        self.start_round = start_round
         self.enabled = False
         self.rounds_scheduled = 0
         self._graph: TrackingGraph | None = None
         self._restart: Callable[[], Any] | None = None
-        jobs.session.events.workspace_changed.connect(self._follow)
-        self._follow(jobs.session.workspace)
+        session.events.workspace_changed.connect(self._follow)
+        self._follow(session.workspace)
 
     def use_timer(self, restart: Callable[[], Any] | None) -> None:
         """``restart()`` (re)starts a single-shot timer that calls :meth:`fire`."""
@@ -45,7 +49,7 @@ class LiveTraining:
         """Switch live mode; switching it off also drops a round still waiting."""
         self.enabled = bool(on)
         if not self.enabled:
-            queue = self.jobs.runner.queue
+            queue = self.runner.queue
             for job in [j for j in queue if j.key == LIVE_KEY]:
                 queue.remove(job)
 
@@ -82,6 +86,6 @@ class LiveTraining:
 
     def fire(self) -> None:
         """Start (or queue) one live round, if still on."""
-        if self.enabled and self.jobs.session.workspace is not None:
+        if self.enabled and self.session.workspace is not None:
             self.rounds_scheduled += 1
-            self.jobs.live_round()
+            self.start_round()

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from napari_elephant._napari.job_specs import current_t, on_device
+from napari_elephant._napari.job_specs import on_device
 from napari_elephant._napari.jobs import Job
 from napari_elephant._napari.layers import layer_scale
+from napari_elephant._napari.viewer_dims import current_t
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.flow.engine import has_flow_model
 from napari_elephant.core.flow.view import flow_motion
@@ -87,7 +88,7 @@ class MotionOverlay:
             self.remove()
 
     def _on_dims(self, _event: Any = None) -> None:
-        if current_t(self.session) != self._shown_t:
+        if current_t(self.session.viewer) != self._shown_t:
             self.refresh()
 
     def refresh(self) -> None:
@@ -95,7 +96,7 @@ class MotionOverlay:
         ws = self.session.workspace
         if ws is None:
             return
-        t = self._shown_t = current_t(self.session)
+        t = self._shown_t = current_t(self.session.viewer)
         try:
             if has_flow_model(ws) and t >= 1:
                 self.jobs.runner.submit(self._flow_job(ws, t), queue=True)

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from napari_elephant._napari.layers import (
-    WORKSPACE_KEY,
+    LayerData,
     graph_layer_data,
     guessed_layer_data,
     source_layer_data,
+    workspace_layer_data,
 )
+from napari_elephant._napari.proofreading import proofreading_with_autosave
 from napari_elephant.core.io.csv_columns import REQUIRED_COLUMNS
 from napari_elephant.core.io.csv_io import load_csv
 from napari_elephant.core.io.geff_io import is_geff, read_geff
@@ -31,7 +33,6 @@ from napari_elephant.core.io.image import (
 )
 from napari_elephant.core.workspace import Workspace, is_workspace
 
-LayerData = tuple[Any, dict[str, Any], str]
 ReaderFunction = Callable[[str | list[str]], list[LayerData]]
 
 GRAPH_CSV_COLUMNS = frozenset(REQUIRED_COLUMNS)
@@ -99,9 +100,7 @@ def read_workspace(path: str | list[str]) -> list[LayerData]:
     """
     layers = workspace_layer_data(Workspace.open(_single(path)))
     viewer = _current_viewer()
-    if viewer is not None:  # the session imports us
-        from napari_elephant._napari.proofreading import proofreading_with_autosave
-
+    if viewer is not None:
         proofreading_with_autosave(viewer)
     return layers
 
@@ -120,19 +119,6 @@ def _current_viewer() -> Any:
     from napari import current_viewer
 
     return current_viewer()
-
-
-def workspace_layer_data(ws: Workspace) -> list[LayerData]:
-    """Layers of an open workspace; each carries the Workspace in its metadata,
-    so that the session of the viewer they land in can adopt them."""
-    meta = workspace_metadata(ws)
-    image = source_layer_data(ws.open_image(), meta)
-    return [image, *graph_layer_data(ws.graph, ws.name, meta)]
-
-
-def workspace_metadata(ws: Workspace) -> dict[str, Any]:
-    """Layer metadata that ties a layer to an open workspace."""
-    return {WORKSPACE_KEY: ws, "workspace_path": str(ws.path)}
 
 
 def read_graph_file(path: str | list[str]) -> list[LayerData]:

@@ -28,14 +28,14 @@ from napari_elephant._napari.layers import (
     AXES_GUESS_KEY,
     ROLE_KEY,
     WORKSPACE_KEY,
-    StatusCounts,
-    count_statuses,
     graph_layer_data,
     layer_scale,
     tracks_layer_data,
+    workspace_layer_data,
+    workspace_metadata,
 )
-from napari_elephant._napari.reader import workspace_layer_data, workspace_metadata
 from napari_elephant._napari.selection import Selection
+from napari_elephant._napari.status_counts import StatusCounts, count_statuses
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK, write_ome_zarr
@@ -275,6 +275,8 @@ class ElephantSession:
         if self.sync is not None:
             self.sync.close()
             self.sync = None
+        if self.workspace is not None:
+            self.workspace.graph.events.changed.disconnect(self._on_graph_changed)
         if self.workspace is not None and self.workspace is not ws:
             self.workspace.release()  # its pending save still locks while it writes
         if ws is not None:  # one writer: a CLI run on it gets a clear error; if another
@@ -285,8 +287,14 @@ class ElephantSession:
         self._color_by = None  # another workspace has its own tag sets
         self.selection.clear()
         if ws is not None:
-            self.sync = LayerSync(self)
+            self.sync = LayerSync(self)  # connected first: it redraws before the rest hear
+            ws.graph.events.changed.connect(self._on_graph_changed, thread="main")
         self.events.workspace_changed.emit(ws)
+
+    def _on_graph_changed(self, action: Any) -> None:
+        """Pass each action on (``events.graph_changed``) to the autosave, the live
+        training and the widgets, so none of them follows workspace switches."""
+        self.events.graph_changed.emit(action)
 
     # --------------------------------------------------------- refresh
     def refresh(self) -> None:

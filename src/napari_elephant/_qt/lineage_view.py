@@ -22,10 +22,10 @@ import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from napari_elephant._napari.navigation import centre_on
 from napari_elephant._napari.proofreading import proofreading_for
 from napari_elephant._napari.session import session_for
 from napari_elephant._napari.tag_colors import tag_colors
+from napari_elephant._napari.viewer_dims import centre_on
 from napari_elephant._qt.lineage_canvas import LineageCanvas
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence

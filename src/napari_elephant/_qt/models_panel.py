@@ -108,7 +108,7 @@ class ModelsPanel(QWidget):
         return run_reporting(self._require_idle)
 
     def _require_idle(self) -> Any:
-        ws = self.jobs.workspace()
+        ws = self.jobs.session.require_workspace()
         if self.jobs.runner.busy:
             raise InvalidInputError("a job is running: wait for it or cancel it first")
         return ws

@@ -1,0 +1,63 @@
+"""Nuclei and links per status, at a timepoint and in total: the dock's counters.
+
+A timepoint's tally is cached by the layer sync and refreshed only for the
+timepoints an edit touched, so the counters cost nothing on a time step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from napari_elephant._napari.layers import STATUS_ORDER
+from napari_elephant.core.graph import TrackingGraph
+
+_STATUS_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Nuclei and links per status at timepoint t and in total (the dock's counters);
+    a link counts at its parent's timepoint."""
+
+    t: int
+    nuclei_at_t: dict[str, int]
+    nuclei_total: dict[str, int]
+    links_at_t: dict[str, int]
+    links_total: dict[str, int]
+
+
+def timepoint_tally(graph: TrackingGraph, t: int) -> np.ndarray:
+    """(2, 3) counts per status (STATUS_ORDER) of timepoint t: nuclei, then the
+    links leaving them."""
+    out = np.zeros((2, len(STATUS_ORDER)), dtype=np.int64)
+    ids = graph.ids_at(t).tolist()
+    for n in graph.nuclei(ids):
+        out[0, _STATUS_CODE[n.status]] += 1
+    succ = graph.nx_graph._succ
+    for p in ids:
+        for d in succ[p].values():
+            out[1, _STATUS_CODE[d["status"]]] += 1
+    return out
+
+
+def _named(row: np.ndarray) -> dict[str, int]:
+    return {s.value: int(c) for s, c in zip(STATUS_ORDER, row, strict=True)}
+
+
+def summarize_tallies(tallies: dict[int, np.ndarray], t: int) -> StatusCounts:
+    """Counters from per-timepoint tallies (see timepoint_tally)."""
+    total = sum(tallies.values(), np.zeros((2, len(STATUS_ORDER)), dtype=np.int64))
+    now = tallies.get(t, np.zeros_like(total))
+    return StatusCounts(t, _named(now[0]), _named(total[0]), _named(now[1]), _named(total[1]))
+
+
+def count_statuses(graph: TrackingGraph, t: int) -> StatusCounts:
+    """Nuclei and links per status at t and in total, counted afresh."""
+    return summarize_tallies({u: timepoint_tally(graph, u) for u in graph.timepoints()}, t)
+
+
+def status_counts(graph: TrackingGraph) -> dict[str, int]:
+    """Total nuclei per status and links (the workspace panel's counters)."""
+    return {**count_statuses(graph, 0).nuclei_total, "links": graph.n_links}
