@@ -141,7 +141,7 @@ def time_edit(viewer, session) -> dict[str, float]:
     t = round(viewer.dims.point[0])
     ids = graph.ids_at(t)[:5].tolist()
     edit = _timed(lambda: (graph.set_status(ids, "accepted"), paint(viewer)))
-    undo = _timed(lambda: (session.undo(), paint(viewer)))
+    undo = _timed(lambda: (session.graph.undo(), paint(viewer)))
     other = _timed(
         lambda: (graph.set_status(graph.ids_at(t + 200)[:5], "rejected"), paint(viewer))
     )

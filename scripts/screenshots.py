@@ -118,11 +118,11 @@ def select_nucleus(viewer: Any) -> None:
     """Step to TIMEPOINT and select a predicted nucleus near the middle of the field
     whose lineage has a division (a fork to show in the Lineage dock), as a user
     would: the nuclei layer active in select mode."""
-    from napari_elephant._napari.proofreading import proofreading_for
+    from napari_elephant._napari.session import session_for
     from napari_elephant._napari.viewer_dims import set_t
     from napari_elephant.core.graph import Status
 
-    p = proofreading_for(viewer)
+    p = session_for(viewer).start_proofreading()
     layer, graph = p.session.layers["nuclei"], p.session.graph
     viewer.layers.selection.active = layer
     layer.mode = "select"

@@ -293,11 +293,11 @@ def edge_spot(graph: Any, seen: Any, added: set[int]) -> np.ndarray:
 # --------------------------------------------------------------- the driver
 def loop(viewer: Any, dock: Any, movie: user.RealMovie, out: Path) -> tuple[Any, Any]:
     """Open, create, set one thread: the (workspace, proofreading tools) of a movie."""
-    from napari_elephant._napari.proofreading import proofreading_for
+    from napari_elephant._napari.session import session_for
 
     ws = create_workspace(viewer, dock, movie, open_movie(viewer, movie), out)
     one_thread_and_a_seed(dock)
-    return ws, proofreading_for(viewer).tools
+    return ws, session_for(viewer).start_proofreading().tools
 
 
 def train_predict_link(dock: Any) -> None:

@@ -335,8 +335,8 @@ def evaluate_now(tools: Any, truth: Any) -> Any:
 
 
 def shoot(out: Path) -> None:
-    from napari_elephant._napari.proofreading import proofreading_for
     from napari_elephant._napari.sample_data import SAMPLE_PRESET, SAMPLE_SEED
+    from napari_elephant._napari.session import session_for
     from napari_elephant.core.synthetic import generate
 
     truth = generate(SAMPLE_PRESET, seed=SAMPLE_SEED).graph
@@ -345,7 +345,7 @@ def shoot(out: Path) -> None:
         os.chdir(root)  # the Create box then shows a short path: embryo.elephant
         viewer, dock, lineage = open_sample()
         create_workspace(viewer, dock, ws, out)
-        tools = proofreading_for(viewer).tools
+        tools = session_for(viewer).start_proofreading().tools
         annotate(viewer, tools, truth, out)
         detection_loop(viewer, dock, tools, truth, out)
         linking_loop(dock, tools, truth, out)

@@ -96,3 +96,8 @@ def same_graph(a: TrackingGraph, b: TrackingGraph, csv: bool = False) -> bool:
 def _link_keys(g: TrackingGraph, with_status: bool) -> list[tuple]:
     links = [lk for lk in g.links() if with_status or lk.status != Status.REJECTED]
     return sorted((lk.parent, lk.child, lk.status if with_status else None) for lk in links)
+
+
+def shown_ids(session) -> list[int]:
+    """Ids in the nuclei layer (the current timepoint's shown nuclei), sorted."""
+    return sorted(session.layers["nuclei"].features["id"].tolist())

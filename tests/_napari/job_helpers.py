@@ -9,11 +9,14 @@ from typing import Any
 import numpy as np
 
 from napari_elephant._napari.jobs import Work, guarded
-from napari_elephant._napari.session import SessionEvents
+from napari_elephant._napari.viewer_workspace import SessionEvents
 from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.errors import InvalidInputError
+from napari_elephant.core.graph import TrackingGraph
+from napari_elephant.core.params import TrainingParams
 from napari_elephant.core.training.progress import Progress
 from napari_elephant.core.workspace import Workspace
+from tests._napari.helpers import tiny_movie
 
 
 class ManualLauncher:
@@ -91,3 +94,11 @@ def prediction(t: int, step: int, total: int, centers: list[tuple[float, float, 
     return Progress(
         "prediction", step, total, extra={"t": t, "ellipsoids": tuple(map(ellipsoid, centers))}
     )
+
+
+SMALL = TrainingParams(steps=3, crop_size=(8, 32, 32), seed=0)
+
+
+def first_timepoint_graph() -> TrackingGraph:
+    """The tiny movie's four nuclei of t=0, accepted; nothing else."""
+    return TrackingGraph.from_records(tiny_movie().graph.nuclei_at(0))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from napari_elephant._napari.proofreading import Proofreading, proofreading_for
+from napari_elephant._napari.proofreading import Proofreading
 from napari_elephant._napari.session import ElephantSession, session_for
 from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
 from tests._napari.helpers import write_workspace
@@ -38,7 +38,7 @@ def open_tracks(viewer: Any, tmp_path: Path) -> tuple[ElephantSession, Proofread
     the nuclei layer active."""
     session = session_for(viewer)
     session.open_workspace(write_workspace(tmp_path, graph=track_graph()))
-    p = proofreading_for(viewer, keymap_path=tmp_path / "config" / "keymap.json")
+    p = session.start_proofreading(keymap_path=tmp_path / "config" / "keymap.json")
     viewer.layers.selection.active = session.layers["nuclei"]
     return session, p
 

@@ -11,7 +11,8 @@ import tifffile
 
 from napari_elephant._napari.layers import AXES_GUESS_KEY
 from napari_elephant._napari.reader import read_image
-from napari_elephant._napari.session import layer_needs_axes, session_for
+from napari_elephant._napari.session import session_for
+from napari_elephant._napari.viewer_workspace import layer_needs_axes
 from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.graph import Link, TrackingGraph, make_nucleus
 from napari_elephant.core.io.image import write_ome_zarr

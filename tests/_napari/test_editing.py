@@ -3,12 +3,9 @@ Points tools becoming graph actions, and autosave surviving a reopen."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
-from napari_elephant._napari.autosave import Autosaver
 from napari_elephant._napari.editing import (
     axis_scaled_cov,
     inside,
@@ -17,16 +14,8 @@ from napari_elephant._napari.editing import (
     scaled_cov,
 )
 from napari_elephant.core.errors import ElephantError
-from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import copy_graph, same_graph
-from tests._napari.proofreading_helpers import Z, drag, open_tracks, point_at, track_graph
-
-
-@pytest.fixture
-def tracks(make_napari_viewer, tmp_path):
-    viewer = make_napari_viewer()
-    session, p = open_tracks(viewer, tmp_path)
-    return viewer, session, p
+from tests._napari.proofreading_helpers import Z, point_at, track_graph
 
 
 # ------------------------------------------------------------- geometry
@@ -100,111 +89,6 @@ def test_commands_without_a_target_or_beyond_limits_are_refused(tracks) -> None:
 
 
 # ---------------------------------------------------------- layer edits
-def test_dragging_a_point_moves_its_nucleus_in_one_step(tracks) -> None:
-    _, session, _ = tracks
-    layer = session.layers["nuclei"]
-    layer.mode = "select"
-    drag(layer, (0.0, Z, 6.0, 6.0), (0.0, Z, 9.0, 7.5))
-    np.testing.assert_allclose(session.graph.nucleus(1).center, (Z, 9.0, 7.5))
-    row = layer.features["id"].tolist().index(1)
-    np.testing.assert_allclose(layer.data_to_world(layer.data[row]), (0, Z, 9.0, 7.5))
-    session.graph.undo()
-    np.testing.assert_allclose(session.graph.nucleus(1).center, (Z, 6.0, 6.0))
-
-
-def test_deleting_points_deletes_their_nuclei_and_links(tracks) -> None:
-    _, session, _ = tracks
-    graph = session.graph
-    layer = session.layers["nuclei"]
-    layer.selected_data = {layer.features["id"].tolist().index(1)}
-    layer.remove_selected()
-    assert 1 not in graph and not graph.has_link(1, 2)
-    graph.undo()
-    assert graph.has_link(1, 2)
-
-
-def test_the_add_tool_adds_a_nucleus_at_the_clicked_place(tracks) -> None:
-    viewer, session, _ = tracks
-    graph = session.graph
-    typical = np.median([n.radius for n in graph.nuclei() if n.status == "accepted"])
-    point_at(viewer, 2, 0, 0)
-    layer = session.layers["nuclei"]
-    layer.mode = "add"
-    drag(layer, (2.0, Z, 14.0, 3.0), (2.0, Z, 14.0, 3.0))  # a click
-    new = graph.nucleus(max(graph.nx_graph))
-    assert new.t == 2 and np.isclose(new.radius, typical)  # the accepted nuclei's size
-    np.testing.assert_allclose(new.center, (Z, 14.0, 3.0))
-    assert session.selection.current == new.id
-    assert len(layer.data) == len(graph.ids_at(2))
-
-
-def test_the_sessions_own_redraws_are_not_edits(tracks) -> None:
-    viewer, session, _ = tracks
-    for t in (1, 3, 0):  # t = 3 has no nuclei: the layer empties
-        viewer.dims.set_point(0, float(t))
-    session.graph.set_status([1], "rejected")  # hidden: a row goes away
-    session.graph.undo()
-    assert same_graph(session.graph, track_graph())
-    assert len(session.graph.history) == 0
 
 
 # -------------------------------------------------------------- autosave
-def test_autosave_then_reopen_restores_the_same_graph(tracks) -> None:
-    viewer, session, p = tracks
-    point_at(viewer, 0, 18, 18)
-    p.editor.set_status("accepted")
-    p.editor.add_at_cursor()
-    session.selection.select([5, 8])
-    p.editor.link_selected()
-    reopened = Workspace.open(session.workspace.path).graph
-    assert same_graph(reopened, session.graph)
-    assert reopened.next_id == session.graph.next_id
-
-
-def test_autosave_waits_for_the_timer_and_flushes_on_a_workspace_switch(tracks) -> None:
-    _, session, p = tracks
-    restarts = []
-    saver: Autosaver = p.autosaver
-    saver.use_timer(lambda: restarts.append(1))
-    path = session.workspace.path
-    session.graph.set_status([5], "rejected")
-    session.graph.set_status([8], "rejected")
-    assert len(restarts) == 2 and saver.pending is session.workspace
-    assert Workspace.open(path).graph.nucleus(5).status == "predicted"  # not yet
-    session.close()  # switching away writes what is pending
-    assert Workspace.open(path).graph.nucleus(8).status == "rejected"
-    assert not saver.flush()  # nothing left
-
-
-def test_the_timer_save_runs_in_a_thread_and_drops_a_copy_torn_by_an_edit(tracks) -> None:
-    _, session, p = tracks
-    saver: Autosaver = p.autosaver
-    restarts = []
-    saver.use_timer(lambda: restarts.append(1))
-    path = session.workspace.path
-    session.graph.set_status([5], "rejected")
-    saver.flush_in_background()
-    assert saver.wait(timeout=30) and saver.pending is None
-    assert Workspace.open(path).graph.nucleus(5).status == "rejected"
-    # A graph that changes while the thread writes it is not swapped in ...
-    session.graph.set_status([8], "rejected")
-    real_save = Workspace.save_graph
-    started, go = threading.Event(), threading.Event()
-
-    def slow_save(ws, still_valid=None):
-        started.set()
-        go.wait(10)
-        return real_save(ws, still_valid)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(Workspace, "save_graph", slow_save)
-        saver.flush_in_background()
-        assert started.wait(10)
-        session.graph.set_status([2], "rejected")  # the user edits meanwhile
-        go.set()
-        assert saver.wait(timeout=30)
-    assert Workspace.open(path).graph.nucleus(8).status == "predicted"
-    assert saver.pending is session.workspace  # ... and the edit queued the next save
-    assert saver.flush()
-    reopened = Workspace.open(path).graph
-    assert reopened.nucleus(8).status == "rejected" and reopened.nucleus(2).status == "rejected"

@@ -9,31 +9,11 @@ from napari_elephant._napari.job_specs import SessionJobs
 from napari_elephant._napari.jobs import JobRunner, run_inline
 from napari_elephant.core.detection.engine import detection_dir
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.graph import Status, TrackingGraph
-from napari_elephant.core.params import TrainingParams
+from napari_elephant.core.graph import Status
 from napari_elephant.core.training.checkpoint import read_checkpoint_config
 from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import tiny_movie, write_workspace
 from tests._napari.job_helpers import BareSession, prediction
-
-SMALL = TrainingParams(steps=3, crop_size=(8, 32, 32), seed=0)
-
-
-def first_timepoint_graph() -> TrackingGraph:
-    """The tiny movie's four nuclei of t=0, accepted; nothing else."""
-    return TrackingGraph.from_records(tiny_movie().graph.nuclei_at(0))
-
-
-@pytest.fixture
-def ws(tmp_path) -> Workspace:
-    ws = Workspace.open(write_workspace(tmp_path, first_timepoint_graph()))
-    ws.params.training = SMALL.model_copy()
-    return ws
-
-
-@pytest.fixture
-def jobs(ws, manual, told) -> SessionJobs:
-    return SessionJobs(BareSession(ws), JobRunner(manual, notify=told.append))
 
 
 def test_training_saves_the_model_and_reports(ws, told) -> None:
@@ -117,28 +97,6 @@ def test_bad_input_is_a_notification_not_a_job(jobs, told) -> None:
     jobs.session.switch(None)
     assert not jobs.train() and not jobs.runner.busy
     assert told == ["no workspace is open; open or create one first"]
-
-
-def test_live_mode_schedules_one_round_per_pause_and_queues_at_most_one(jobs, manual, ws):
-    live = jobs.live
-    graph = ws.graph
-    first = graph.add_nucleus(1, (5.0, 5.0, 5.0), radius=2.5, status="predicted")
-    assert not jobs.runner.busy  # off: nothing happens
-    live.set_enabled(True)
-    graph.add_nucleus(1, (9.0, 9.0, 9.0), radius=2.5, status="predicted")
-    assert not jobs.runner.busy  # a prediction changed: no round
-    graph.set_status([first], "accepted")
-    assert jobs.runner.current.name == "live round"
-    graph.set_status([first], "rejected")
-    graph.remove_nuclei([first])
-    assert [j.name for j in jobs.runner.queue] == ["live round"]
-    assert live.rounds_scheduled == 3
-    live.set_enabled(False)  # off: the waiting round goes, the running one finishes
-    assert not jobs.runner.queue and jobs.runner.busy
-    manual.finish()  # the round trains (for real), then predicts the current timepoint
-    assert jobs.runner.records[-1].name == "live round"
-    assert jobs.runner.current.name == "predict"
-    assert jobs.runner.current.params["timepoints"] == "0:1"
 
 
 def test_flow_training_and_flow_linking_run_on_snapshots(tmp_path, told) -> None:

@@ -36,13 +36,6 @@ from tests._napari.proofreading_helpers import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def tracks(make_napari_viewer, tmp_path):
-    viewer = make_napari_viewer()
-    session, p = open_tracks(viewer, tmp_path)
-    return viewer, session, p
-
-
 def _r(g, nid):
     return float(radii(g, nid)[0])
 

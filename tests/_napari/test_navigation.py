@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from napari_elephant._napari.navigation import (
     by_doubt,
@@ -16,7 +15,7 @@ from napari_elephant._napari.navigation import (
     sibling,
 )
 from napari_elephant._napari.viewer_dims import camera, current_t
-from tests._napari.proofreading_helpers import Z, open_tracks, press, track_graph
+from tests._napari.proofreading_helpers import Z, press, track_graph
 
 # track_graph: 1 (t0) → 2 (t1) → {3, 4} (t2); 5 (t0) and 8 (t2) predicted and alone;
 # 6 (t0) → 7 (t1) by a rejected link.
@@ -73,13 +72,6 @@ def test_relatives_divisions_and_ends_see_lineage_links_beside_rejected_ones() -
     assert sibling(g, 3) == 4 and sibling(g, 7) is None
     assert is_division(g, 2) and not is_division(g, 5)
     assert [i for i in scan(g, 0) if is_track_end(g, i, last_t=2)] == [6, 7]
-
-
-@pytest.fixture
-def tracks(make_napari_viewer, tmp_path):
-    viewer = make_napari_viewer()
-    session, p = open_tracks(viewer, tmp_path)
-    return viewer, session, p
 
 
 def _centred_on(viewer, center) -> bool:

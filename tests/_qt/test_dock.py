@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from qtpy.QtWidgets import QTabWidget
 
-from napari_elephant._qt import workspace_panel
+from napari_elephant._qt import panel_tools
 from napari_elephant._qt.dock import ElephantDock
 from tests._napari.helpers import tiny_movie, write_tiff, write_workspace
 
@@ -89,7 +89,7 @@ def test_create_asks_the_voxel_size_when_the_file_has_none(dock, tmp_path) -> No
 
 def test_core_errors_become_notifications(dock, tmp_path, monkeypatch) -> None:
     shown: list[str] = []
-    monkeypatch.setattr(workspace_panel, "show_error", shown.append)
+    monkeypatch.setattr(panel_tools, "show_error", shown.append)
     dock.workspace_panel.open_path.setText(str(tmp_path / "nowhere.elephant"))
     dock.workspace_panel.open_button.click()
     assert len(shown) == 1 and "nowhere.elephant" in shown[0]

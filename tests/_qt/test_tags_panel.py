@@ -101,12 +101,11 @@ def test_the_nuclei_can_be_coloured_by_a_set(panel) -> None:
 
 
 def test_the_y_keys_tag_with_the_tabs_choice(panel, tmp_path, monkeypatch) -> None:
-    from napari_elephant._napari.proofreading import proofreading_for
     from tests._napari.proofreading_helpers import press
 
     widget, session, _ = panel
     monkeypatch.setenv("NAPARI_ELEPHANT_CONFIG_DIR", str(tmp_path / "config"))
-    proofreading_for(session.viewer)
+    session.start_proofreading()
     session.viewer.layers.selection.active = session.layers["nuclei"]
     nid = int(session.graph.ids_at(0)[0])
     session.selection.select_one(nid)

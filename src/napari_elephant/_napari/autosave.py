@@ -1,8 +1,8 @@
 """Autosave: the graph is written to the workspace a moment after each edit batch.
 
 Each applied, undone or redone action marks the workspace dirty; the save
-waits for a quiet moment (the Qt side passes a restartable single-shot
-timer) so a burst of keys costs one write.  Without a timer the save is
+waits for a quiet moment (the Qt side gives it a single-shot QTimer, whose
+``start()`` restarts it) so a burst of keys costs one write.  Without a timer the save is
 immediate.  ``Workspace.save_graph`` is atomic (write aside, then rename),
 so a crash mid-save keeps the previous graph.  Switching workspaces, closing
 the window and quitting flush a pending save.
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from napari_elephant.core.errors import ElephantError
 
 if TYPE_CHECKING:
-    from napari_elephant._napari.session import ElephantSession
+    from napari_elephant._napari.viewer_workspace import ViewerWorkspace
     from napari_elephant.core.workspace import Workspace
 
 AUTOSAVE_DELAY_S = 2.0
@@ -37,20 +37,21 @@ AUTOSAVE_DELAY_S = 2.0
 class Autosaver:
     """Saves a session's graph after edits; ``flush()`` saves now if anything is pending."""
 
-    def __init__(self, session: ElephantSession, tell: Callable[[str], Any] = print) -> None:
+    def __init__(self, session: ViewerWorkspace, tell: Callable[[str], Any] = print) -> None:
         self.session = session
         self.tell = tell
         self.pending: Workspace | None = None
         self.last_saved: float | None = None  # time.time() of the last save
-        self._restart: Callable[[], Any] | None = None
+        self.timer: Any = None  # single-shot; its start() (re)starts it (kept alive here)
         self._lock = threading.Lock()
         self.last_error: str | None = None  # of a background save (reported by the next flush)
         session.events.graph_changed.connect(self._on_changed)
         session.events.workspace_changed.connect(self._on_workspace)
 
-    def use_timer(self, restart: Callable[[], Any] | None) -> None:
-        """``restart()`` (re)starts a timer that calls :meth:`flush` when it runs out."""
-        self._restart = restart
+    def use_timer(self, timer: Any) -> None:
+        """Wait on ``timer`` (a QTimer or a :class:`ThreadTimer`): ``timer.start()``
+        (re)starts it, and it saves when it runs out; None saves at once."""
+        self.timer = timer
 
     def _on_changed(self, _action: Any = None) -> None:
         ws = self.session.workspace
@@ -59,10 +60,10 @@ class Autosaver:
         if self.pending is not None and self.pending is not ws:
             self.flush()
         self.pending = ws
-        if self._restart is None:
+        if self.timer is None:
             self.flush()
         else:
-            self._restart()
+            self.timer.start()
 
     def _on_workspace(self, ws: Workspace | None) -> None:
         if self.pending is not None and self.pending is not ws:
@@ -76,10 +77,6 @@ class Autosaver:
             return False
         with self._lock:
             return self._save(ws)
-
-    @property
-    def has_timer(self) -> bool:
-        return self._restart is not None
 
     def flush_in_background(self) -> None:
         """The Qt timer's save: the pending graph is written by a thread."""
@@ -100,8 +97,8 @@ class Autosaver:
         if ws is None:
             return
         if not self._lock.acquire(blocking=False):  # a save is still running
-            if self._restart is not None:
-                self._restart()
+            if self.timer is not None:
+                self.timer.start()
             return
         self.pending = None
         save(ws, ws.graph.revision)
@@ -155,7 +152,8 @@ class ThreadTimer:
         self._timer: threading.Timer | None = None
         self._guard = threading.Lock()
 
-    def restart(self) -> None:
+    def start(self) -> None:
+        """(Re)start the wait, as ``QTimer.start`` does."""
         with self._guard:
             if self._timer is not None:
                 self._timer.cancel()

@@ -30,7 +30,7 @@ from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.tagsets import find_set, tag_nuclei
 
 if TYPE_CHECKING:
-    from napari_elephant._napari.session import ElephantSession
+    from napari_elephant._napari.viewer_workspace import ViewerWorkspace
 
 AXES = ("z", "y", "x")
 STEP, COARSE, FINE = 1.10, 1.30, 1.02  # radius factors of E/Q, Shift+E/Q, Ctrl+Shift+E/Q
@@ -91,7 +91,7 @@ def _check_size(cov: np.ndarray) -> np.ndarray:
 class Editor:
     """Edits of one session's graph, driven by the keys, the layers and the docks."""
 
-    def __init__(self, session: ElephantSession) -> None:
+    def __init__(self, session: ViewerWorkspace) -> None:
         self.session = session
         self.axis = 0  # the axis Alt+E/Q resize along and Alt+←/→ rotate about (z)
 

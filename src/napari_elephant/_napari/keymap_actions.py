@@ -20,7 +20,7 @@ from napari_elephant._napari.navigation import Navigator
 from napari_elephant.core.graph import Status
 
 if TYPE_CHECKING:
-    from napari_elephant._napari.session import ElephantSession
+    from napari_elephant._napari.viewer_workspace import ViewerWorkspace
 
 NO_RUNNER = "no job runner: open the ELEPHANT dock's Detection or Linking tab"
 
@@ -29,7 +29,7 @@ NO_RUNNER = "no job runner: open the ELEPHANT dock's Detection or Linking tab"
 class Tools:
     """What the key actions of one session work with."""
 
-    session: ElephantSession
+    session: ViewerWorkspace
     editor: Editor
     navigator: Navigator
 

@@ -19,7 +19,7 @@ from napari_elephant.core.errors import ElephantError
 
 if TYPE_CHECKING:
     from napari_elephant._napari.editing import Editor
-    from napari_elephant._napari.session import ElephantSession
+    from napari_elephant._napari.viewer_workspace import ViewerWorkspace
 
 MOVE_TOLERANCE_UM = 1e-6
 
@@ -27,7 +27,7 @@ MOVE_TOLERANCE_UM = 1e-6
 class LayerEdits:
     """Follows the session's nuclei layer and turns user edits into actions."""
 
-    def __init__(self, session: ElephantSession, editor: Editor, tell: Any = print) -> None:
+    def __init__(self, session: ViewerWorkspace, editor: Editor, tell: Any = print) -> None:
         self.session = session
         self.editor = editor
         self.tell = tell

@@ -7,8 +7,8 @@ predicted again (the round its owner passes in, :meth:`SessionJobs.live_round`).
 Changes made while a round runs queue one more round, never several.  Predictions themselves do
 not trigger rounds: a merge only adds and removes *predicted* nuclei.
 
-The delay is a timer the Qt side provides (``use_timer``), as for the
-autosave; without one a change starts the round at once.
+The delay is a single-shot timer the Qt side provides (``use_timer``), as
+for the autosave; without one a change starts the round at once.
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ class LiveTraining:
         self.enabled = False
         self.rounds_scheduled = 0
         self._graph: TrackingGraph | None = None
-        self._restart: Callable[[], Any] | None = None
+        self.timer: Any = None  # single-shot; its start() (re)starts it (kept alive here)
         session.events.workspace_changed.connect(self._follow)
         self._follow(session.workspace)
 
-    def use_timer(self, restart: Callable[[], Any] | None) -> None:
-        """``restart()`` (re)starts a single-shot timer that calls :meth:`fire`."""
-        self._restart = restart
+    def use_timer(self, timer: Any) -> None:
+        """Wait on ``timer`` (``timer.start()`` restarts it; it calls :meth:`fire`)."""
+        self.timer = timer
 
     def set_enabled(self, on: bool) -> None:
         """Switch live mode; switching it off also drops a round still waiting."""
@@ -79,10 +79,10 @@ class LiveTraining:
             self._schedule()
 
     def _schedule(self) -> None:
-        if self._restart is None:
+        if self.timer is None:
             self.fire()
         else:
-            self._restart()
+            self.timer.start()
 
     def fire(self) -> None:
         """Start (or queue) one live round, if still on."""

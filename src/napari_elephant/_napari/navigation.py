@@ -29,7 +29,7 @@ from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import check_order, division_order
 
 if TYPE_CHECKING:
-    from napari_elephant._napari.session import ElephantSession
+    from napari_elephant._napari.viewer_workspace import ViewerWorkspace
 
 DIVISION_TAG = "division"  # set by editing.Editor.mark_division
 
@@ -133,7 +133,7 @@ def is_division(graph: TrackingGraph, nid: int) -> bool:
 class Navigator:
     """The navigation keys of one session: move the viewer, select the target."""
 
-    def __init__(self, session: ElephantSession) -> None:
+    def __init__(self, session: ViewerWorkspace) -> None:
         self.session = session
 
     @property

@@ -21,7 +21,7 @@ from napari_elephant._napari.layers import (
     source_layer_data,
     workspace_layer_data,
 )
-from napari_elephant._napari.proofreading import proofreading_with_autosave
+from napari_elephant._napari.session import session_for
 from napari_elephant.core.io.csv_columns import REQUIRED_COLUMNS
 from napari_elephant.core.io.csv_io import load_csv
 from napari_elephant.core.io.geff_io import is_geff, read_geff
@@ -101,7 +101,7 @@ def read_workspace(path: str | list[str]) -> list[LayerData]:
     layers = workspace_layer_data(Workspace.open(_single(path)))
     viewer = _current_viewer()
     if viewer is not None:
-        proofreading_with_autosave(viewer)
+        session_for(viewer).start_with_autosave()
     return layers
 
 

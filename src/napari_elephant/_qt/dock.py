@@ -10,7 +10,6 @@ closing the window or quitting writes a pending save.
 
 from __future__ import annotations
 
-import weakref
 from typing import TYPE_CHECKING
 
 from psygnal.qt import start_emitting_from_queue
@@ -18,7 +17,6 @@ from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from qtpy.QtWidgets import QApplication, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from napari_elephant._napari.autosave import AUTOSAVE_DELAY_S, Autosaver
-from napari_elephant._napari.proofreading import proofreading_for
 from napari_elephant._napari.session import session_for
 from napari_elephant._qt.detection_panel import DetectionPanel
 from napari_elephant._qt.help_panel import CounterWidget, KeysPanel
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 DOCK_NAME = "ELEPHANT"
 PREFERRED_WIDTH = 400  # px; leaves the canvas most of the window
 QUEUE_MS = 20  # how often graph events queued by worker threads reach the layers
-_TIMERS: weakref.WeakKeyDictionary[Autosaver, QTimer] = weakref.WeakKeyDictionary()
 
 
 class ElephantDock(QWidget):
@@ -46,7 +43,7 @@ class ElephantDock(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
-        self.proofreading = proofreading_for(napari_viewer)
+        self.proofreading = self.session.start_proofreading()
         _give_autosave_a_timer(self.proofreading.autosaver)
         start_emitting_from_queue(msec=QUEUE_MS)  # graph events from workers -> GUI thread
         self.jobs = install_jobs(self.session)
@@ -119,11 +116,10 @@ class _SaveOnClose(QObject):
 def _give_autosave_a_timer(saver: Autosaver) -> None:
     """A single-shot timer restarted by each edit, owned by the application so that it
     lives as long as the viewer (whatever happens to the dock), and a save on quitting."""
-    if saver in _TIMERS:
+    if isinstance(saver.timer, QTimer):  # given already (a thread timer is replaced)
         return
     timer = app_timer(AUTOSAVE_DELAY_S, saver.flush_in_background)
     if timer is None:
         return
-    saver.use_timer(timer.start)
-    _TIMERS[saver] = timer
+    saver.use_timer(timer)
     QApplication.instance().aboutToQuit.connect(saver.flush)

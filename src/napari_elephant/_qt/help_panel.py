@@ -30,8 +30,7 @@ from qtpy.QtWidgets import (
 from napari_elephant._napari.keymap import Keymap
 from napari_elephant._napari.layers import STATUS_ORDER
 from napari_elephant._napari.session import ElephantSession
-from napari_elephant._qt.panel_tools import connect_while_alive
-from napari_elephant._qt.workspace_panel import report_errors
+from napari_elephant._qt.panel_tools import connect_while_alive, run_reporting
 
 COUNT_DELAY_MS = 50
 KINDS = ("nuclei", "links")
@@ -143,10 +142,10 @@ class KeysPanel(QWidget):
         action_id = self.selected_id()
         text = self.key_edit.keySequence().toString(QKeySequence.SequenceFormat.PortableText)
         if action_id is not None and text:
-            report_errors(self.keymap.rebind, action_id, text)
+            run_reporting(lambda: self.keymap.rebind(action_id, text))
             self.key_edit.clear()
 
     def reset_key(self) -> None:
         action_id = self.selected_id()
         if action_id is not None:
-            report_errors(self.keymap.reset, action_id)
+            run_reporting(lambda: self.keymap.reset(action_id))

@@ -21,7 +21,6 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from napari.qt.threading import create_worker
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,10 +33,9 @@ from qtpy.QtWidgets import (
 from napari_elephant._napari.job_specs import SessionJobs, warm_up
 from napari_elephant._napari.jobs import Job, JobRecord, JobRunner, Work, guarded
 from napari_elephant._napari.live import LIVE_DELAY_S, LiveTraining
+from napari_elephant._napari.session import ElephantSession
 from napari_elephant._qt.panel_tools import app_timer, connect_while_alive
 from napari_elephant.core.training.progress import Progress
-
-_LIVE_TIMERS: weakref.WeakKeyDictionary[LiveTraining, QTimer] = weakref.WeakKeyDictionary()
 
 
 def _drive(work: Work) -> Generator[Progress, None, Any]:
@@ -59,9 +57,9 @@ def qt_launcher(
     return worker
 
 
-def install_jobs(session: Any) -> SessionJobs:
+def install_jobs(session: ElephantSession) -> SessionJobs:
     """The session's job runner, created (with a Qt launcher and live timer) on first use."""
-    if isinstance(session.jobs, SessionJobs):
+    if session.jobs is not None:
         return session.jobs
     jobs = SessionJobs(session, JobRunner(qt_launcher))
     _give_live_a_timer(jobs.live)
@@ -84,12 +82,9 @@ def install_jobs(session: Any) -> SessionJobs:
 
 def _give_live_a_timer(live: LiveTraining) -> None:
     """A single-shot delay owned by the application (it outlives any dock)."""
-    if live in _LIVE_TIMERS:
+    if live.timer is not None:
         return
-    timer = app_timer(LIVE_DELAY_S, live.fire)
-    if timer is not None:
-        live.use_timer(timer.start)
-        _LIVE_TIMERS[live] = timer
+    live.use_timer(app_timer(LIVE_DELAY_S, live.fire))
 
 
 class JobBar(QWidget):

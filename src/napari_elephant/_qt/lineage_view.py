@@ -22,7 +22,6 @@ import numpy as np
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from napari_elephant._napari.proofreading import proofreading_for
 from napari_elephant._napari.session import session_for
 from napari_elephant._napari.tag_colors import tag_colors
 from napari_elephant._napari.viewer_dims import centre_on
@@ -306,7 +305,7 @@ class LineageView(QWidget):
         if not name or name in _MODIFIERS:
             return False
         spelled = [_MOD_NAMES.get(m, m) for m in sorted(mods) if m in _MOD_NAMES]
-        keymap = proofreading_for(self.viewer).keymap
+        keymap = session_for(self.viewer).start_proofreading().keymap
         return keymap.run_key("+".join([*spelled, name]))
 
     def _step(self, direction: str) -> None:

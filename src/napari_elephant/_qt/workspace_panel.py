@@ -6,7 +6,6 @@ shows the result; the session's events keep the labels up to date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from napari.layers import Image
@@ -28,22 +27,13 @@ from qtpy.QtWidgets import (
 )
 
 from napari_elephant._napari.layers import STATUS_ORDER
-from napari_elephant._napari.session import ElephantSession, layer_needs_axes, layer_voxel_size
-from napari_elephant._qt.panel_tools import button, row
-from napari_elephant.core.errors import ElephantError
+from napari_elephant._napari.session import ElephantSession
+from napari_elephant._napari.viewer_workspace import layer_needs_axes, layer_voxel_size
+from napari_elephant._qt.panel_tools import button, row, run_reporting
 from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK
 from napari_elephant.core.units import VoxelSize
 
 COUNTERS = (*(s.value for s in STATUS_ORDER), "links")
-
-
-def report_errors(fn: Callable[..., Any], *args: Any) -> Any:
-    """Run fn; a user-input error becomes a notification instead of a traceback."""
-    try:
-        return fn(*args)
-    except ElephantError as exc:
-        show_error(str(exc))
-        return None
 
 
 class WorkspacePanel(QWidget):
@@ -128,7 +118,7 @@ class WorkspacePanel(QWidget):
 
     # ---------------------------------------------------------- actions
     def open_workspace(self) -> None:
-        report_errors(self.session.open_workspace, self.open_path.text().strip())
+        run_reporting(lambda: self.session.open_workspace(self.open_path.text().strip()))
 
     def create_workspace(self) -> None:
         layer = self.selected_image_layer()
@@ -148,20 +138,20 @@ class WorkspacePanel(QWidget):
             axes, voxel = answer
         elif not known:
             voxel = VoxelSize(*self._spin_values())
-        report_errors(self.session.create_workspace, path, layer, voxel, False, axes)
+        run_reporting(lambda: self.session.create_workspace(path, layer, voxel, False, axes))
 
     def _spin_values(self) -> tuple[float, float, float]:
         z, y, x = (spin.value() for spin in self.voxel_spins)
         return (z, y, x)
 
     def save(self) -> None:
-        report_errors(self.session.save)
+        run_reporting(self.session.save)
 
     def undo(self) -> None:
-        report_errors(self.session.undo)
+        run_reporting(self.session.start_proofreading().editor.undo)
 
     def redo(self) -> None:
-        report_errors(self.session.redo)
+        run_reporting(self.session.start_proofreading().editor.redo)
 
     def _browse_open(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open ELEPHANT workspace")
