@@ -29,9 +29,9 @@ from napari_elephant.core.flow.train import FlowSample, TrainOutcome, make_flow_
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.params import FlowParams
 from napari_elephant.core.training.checkpoint import (
+    build_checked,
     has_checkpoint,
     load_checkpoint,
-    load_weights,
     save_checkpoint,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
@@ -67,8 +67,7 @@ def load_flow_model(
         config = FlowConfig.from_dict(loaded.config)
     except InvalidInputError as error:
         raise InvalidInputError(f"flow checkpoint {folder}: {error}") from None
-    model = FlowUNet(config)
-    load_weights(model, loaded.model_state, folder)
+    model = build_checked(lambda: FlowUNet(config), loaded.model_state, folder)
     return model.to(device), loaded.optimizer_state, False
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -266,23 +266,7 @@ def _first_sentence(text: str) -> str:
 
 def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], folder: Any) -> None:
     """Load ``state`` into ``model``; a mismatch is one clear line naming ``folder``."""
-    expected = model.state_dict()
-    missing = [key for key in expected if key not in state]
-    unexpected = [key for key in state if key not in expected]
-    resized = [
-        f"{key} {tuple(state[key].shape)} != {tuple(value.shape)}"
-        for key, value in expected.items()
-        if key in state and state[key].shape != value.shape
-    ]
-    problems = [
-        f"{len(items)} {label}, e.g. {items[0]}"
-        for items, label in (
-            (missing, "missing"),
-            (unexpected, "unexpected"),
-            (resized, "resized"),
-        )
-        if items
-    ]
+    problems = _mismatches(model.state_dict(), state)
     try:
         if not problems:
             model.load_state_dict(state)
@@ -292,6 +276,53 @@ def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], folder: An
         raise InvalidInputError(
             f"checkpoint {folder} does not match the model architecture ({'; '.join(problems)})"
         )
+
+
+def _mismatches(expected: Mapping[str, torch.Tensor], state: Mapping[str, Any]) -> list[str]:
+    """Missing, unexpected and resized entries of a state dict, one phrase per kind."""
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    resized = [
+        f"{key} {tuple(state[key].shape)} != {tuple(value.shape)}"
+        for key, value in expected.items()
+        if key in state and state[key].shape != value.shape
+    ]
+    return [
+        f"{len(items)} {label}, e.g. {items[0]}"
+        for items, label in (
+            (missing, "missing"),
+            (unexpected, "unexpected"),
+            (resized, "resized"),
+        )
+        if items
+    ]
+
+
+def build_checked(
+    build: Callable[[], nn.Module], state: Mapping[str, torch.Tensor], folder: Any
+) -> nn.Module:
+    """The network a checkpoint's ``config.json`` describes, with its weights.
+
+    The network is first built on the meta device (shapes, no memory) and compared
+    with the weights, so a config that claims a network far larger than its weights
+    (a damaged or hostile file) is one line, not gigabytes allocated.
+    """
+    try:
+        with torch.device("meta"):
+            shell = build()
+    except (ValueError, TypeError, RuntimeError, OverflowError) as error:
+        first = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+        raise InvalidInputError(
+            f"checkpoint {folder}: its network settings build no network ({first})"
+        ) from None
+    problems = _mismatches(shell.state_dict(), state)
+    if problems:
+        raise InvalidInputError(
+            f"checkpoint {folder} does not match the model architecture ({'; '.join(problems)})"
+        )
+    model = build()
+    load_weights(model, state, folder)
+    return model
 
 
 def build_model_from_checkpoint(
@@ -309,6 +340,4 @@ def detection_model(loaded: LoadedCheckpoint, folder: Any) -> DetectionUNet:
         config = UNetConfig.from_dict(loaded.config)
     except InvalidInputError as error:
         raise InvalidInputError(f"checkpoint {folder}: {error}") from None
-    model = DetectionUNet(config)
-    load_weights(model, loaded.model_state, folder)
-    return model
+    return build_checked(lambda: DetectionUNet(config), loaded.model_state, folder)
