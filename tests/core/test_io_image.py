@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import resource
+import struct
 from pathlib import Path
 
 import dask.array as da
@@ -523,3 +525,38 @@ def test_corrupted_chunk_fails_on_read_with_one_line(tmp_path: Path) -> None:
     source = open_image(path)
     source.timepoint(0)
     assert "timepoint 1" in assert_one_line_error(path, source.timepoint, 1)
+
+
+def _claim_size(path: Path, width: int, height: int) -> None:
+    """Overwrite every page's ImageWidth and ImageLength tags (a damaged header)."""
+    with tifffile.TiffFile(path) as tif:
+        places = [(p.tags[c].valueoffset, p.tags[c].dtype) for p in tif.pages for c in (256, 257)]
+    raw = bytearray(path.read_bytes())
+    for k, (offset, dtype) in enumerate(places):
+        value = width if k % 2 == 0 else height
+        raw[offset : offset + (2 if dtype == 3 else 4)] = (
+            struct.pack("<H", min(value, 65535)) if dtype == 3 else struct.pack("<I", value)
+        )
+    path.write_bytes(raw)
+
+
+@pytest.mark.parametrize(
+    "width, height", [(10**6, 10**6), (16, 2**32 - 1), (2**32 - 1, 2**32 - 1)]
+)
+def test_a_header_claiming_huge_pages_is_one_line_before_any_allocation(tmp_path, width, height):
+    path = tmp_path / "claims.tif"
+    tifffile.imwrite(path, movie()[:, 0], imagej=True, metadata={"axes": "TYX"})
+    _claim_size(path, width, height)  # up to 1.8e19 pixels a page, in a 4 kB file
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    message = assert_one_line_error(path, open_image, path, voxel_size=(1, 1, 1), axes="TYX")
+    assert "damaged" in message
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 50
+
+
+def test_a_zarr_claiming_more_than_the_memory_is_refused_per_timepoint(tmp_path):
+    path = tmp_path / "claims.zarr"
+    zarr.create_array(
+        str(path), shape=(2, 10**4, 10**5, 10**5), chunks=(1, 1, 512, 512), dtype="u1"
+    )
+    source = open_image(path, voxel_size=(1.0, 1.0, 1.0))
+    assert "GiB" in assert_one_line_error(path, source.timepoint, 1)

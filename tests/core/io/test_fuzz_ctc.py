@@ -112,3 +112,32 @@ def test_a_mutated_label_tiff_movie_reads_or_says_why(good_ctc, tmp_path_factory
         one_line(error)
         return
     assert len(graph) >= 0
+
+
+def test_a_label_image_whose_header_claims_2_to_the_64_pixels_is_one_line(good_ctc, tmp_path):
+    import resource
+
+    from tests.core.test_io_image import _claim_size
+
+    folder = tmp_path / "01_RES"
+    shutil.copytree(good_ctc, folder)
+    mask = sorted(folder.glob("mask*.tif"))[1]
+    _claim_size(mask, 2**32 - 1, 2**32 - 1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ElephantError) as caught:
+        read_ctc(folder, VOXEL)
+    one_line(caught.value)
+    assert "damaged" in str(caught.value)
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 50
+
+
+@pytest.mark.parametrize("keep", [2, 4])
+def test_a_mask_cut_inside_its_header_is_one_line(good_ctc, tmp_path, keep) -> None:
+    """Found by the fuzzer: a TIFF cut to a few bytes raised struct.error."""
+    folder = tmp_path / "01_RES"
+    shutil.copytree(good_ctc, folder)
+    mask = sorted(folder.glob("mask*.tif"))[0]
+    mask.write_bytes(mask.read_bytes()[:keep])
+    with pytest.raises(ElephantError) as caught:
+        read_ctc(folder, VOXEL)
+    one_line(caught.value)

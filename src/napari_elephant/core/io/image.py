@@ -28,6 +28,8 @@ readers lack.  (Not checked here against Fiji itself.)  We read both.
 
 from __future__ import annotations
 
+import math
+import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -113,6 +115,7 @@ class ImageSource:
             raise InvalidInputError(
                 f"timepoint {t} is outside 0..{self.n_timepoints - 1} of {self.path}"
             )
+        _check_fits_in_memory(self.data.shape[1:], self.path)
         try:
             volume = np.asarray(self.data[t].compute(), dtype=np.float32)
         except _READ_ERRORS as exc:
@@ -164,6 +167,25 @@ def open_image(
         axes=used,
         _handle=raw.handle,
     )
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the OS does not say (Windows)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_fits_in_memory(shape_zyx: Sequence[int], path: str) -> None:
+    """Refuse, before allocating, a timepoint that cannot fit in memory as float32: a
+    damaged or hostile header can claim 10^12 voxels in a file of a few kB."""
+    need, have = 4 * math.prod(int(n) for n in shape_zyx), physical_memory()
+    if have is not None and need > have:
+        raise InvalidInputError(
+            f"a timepoint of {path} would take {need / 2**30:,.0f} GiB, more than this "
+            f"machine's {have / 2**30:,.0f} GiB: is the file's header right?"
+        )
 
 
 def _read(p: Path, fmt: str, dataset: str | None) -> RawImage:

@@ -20,6 +20,7 @@ Facts the readers rely on:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -218,12 +219,26 @@ def read_tiff(path: Path, dataset: str | None) -> RawImage:
         if dataset is not None and (not dataset.isdigit() or index >= len(tf.series)):
             raise InvalidInputError(f"no series '{dataset}' in {path} (has {len(tf.series)})")
         series = tf.series[index]
+        check_tiff_pages(series, path)
         array = da.from_zarr(zarr.open(series.aszarr(level=0), mode="r"))
         axes = _known_axes(series.axes.replace("S", "C"), array.ndim)
         return RawImage(array, axes, _tiff_voxel(tf), "tiff", dataset, tf)
     except BaseException:
         tf.close()
         raise
+
+
+def check_tiff_pages(series: Any, path: Path) -> None:
+    """Refuse a page whose size is not backed by its data segments, before any array is
+    built: a damaged or hostile header can claim 2^32 rows in a file of a few kB (the
+    strips of such a claim alone would fill the memory)."""
+    page = series.keyframe
+    implied, listed = math.prod(page.chunked), len(page.dataoffsets)
+    if listed < implied:
+        raise InvalidInputError(
+            f"{path}: its header claims {page.shape} pixels a page, which {listed} data "
+            f"segment{'s' * (listed != 1)} cannot hold ({implied:,} needed); the file is damaged"
+        )
 
 
 def _tiff_voxel(tf: tifffile.TiffFile) -> VoxelSize | None:

@@ -20,6 +20,7 @@ covariance is Σ/4 (each pixel counted as the square it samples); it becomes a
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,11 @@ import zarr
 from napari_elephant.core.detection.postprocess import SOLID_ELLIPSOID_FACTOR, component_moments
 from napari_elephant.core.ellipsoid import flat_cov
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.io.image_formats import _tiff_voxel
+from napari_elephant.core.io.image_formats import _tiff_voxel, check_tiff_pages
 from napari_elephant.core.units import VoxelSize
 
 _FRAME_FILE = re.compile(r"^(?P<prefix>.*?)(?P<t>\d+)\.tiff?$", re.IGNORECASE)
-_TIFF_ERRORS = (OSError, ValueError, tifffile.TiffFileError)
+_TIFF_ERRORS = (OSError, ValueError, struct.error, tifffile.TiffFileError)
 SOLID_ELLIPSE_FACTOR = 4.0  # Σ / (second moment) for a uniform solid ellipse
 
 
@@ -117,6 +118,7 @@ def open_movie_file(path: Path) -> LabelMovie:
     try:
         with tifffile.TiffFile(path) as tf:
             series = tf.series[0]
+            check_tiff_pages(series, path)
             axes, voxel = series.axes, _tiff_voxel(tf)
         store = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
     except _TIFF_ERRORS as exc:
@@ -140,7 +142,10 @@ def open_movie_file(path: Path) -> LabelMovie:
 
 
 def _imread(path: Path) -> np.ndarray:
-    return tifffile.imread(path)
+    """One label image, its header checked before the array is allocated."""
+    with tifffile.TiffFile(path) as tf:
+        check_tiff_pages(tf.series[0], path)
+        return tf.series[0].asarray()
 
 
 def _file_voxel(path: Path) -> VoxelSize | None:
