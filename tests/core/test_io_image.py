@@ -560,3 +560,20 @@ def test_a_zarr_claiming_more_than_the_memory_is_refused_per_timepoint(tmp_path)
     )
     source = open_image(path, voxel_size=(1.0, 1.0, 1.0))
     assert "GiB" in assert_one_line_error(path, source.timepoint, 1)
+
+
+@pytest.mark.parametrize("z", [0.0, -2.0, float("nan")])
+def test_an_ome_zarr_scale_of_zero_or_below_is_one_line(tmp_path: Path, z: float) -> None:
+    path = tmp_path / "bad_scale.zarr"
+    _ome_v05(path, movie(), "tzyx", [1, z, 0.5, 0.5], "micrometer")
+    assert "positive" in assert_one_line_error(path, open_image, path)
+
+
+@pytest.mark.parametrize("size", ["0.0", "-.5", "nan"])  # as long as "1.0": the XML keeps its size
+def test_an_ome_tiff_physical_size_of_zero_or_below_is_one_line(tmp_path: Path, size) -> None:
+    path = tmp_path / "bad.ome.tif"
+    meta = {"axes": "TZYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5, "PhysicalSizeZ": 1.0}
+    tifffile.imwrite(path, movie(), ome=True, metadata=meta)
+    text = path.read_bytes().replace(b'PhysicalSizeZ="1.0"', f'PhysicalSizeZ="{size}"'.encode())
+    path.write_bytes(text)
+    assert "positive" in assert_one_line_error(path, open_image, path)

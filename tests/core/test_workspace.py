@@ -11,6 +11,7 @@ import pytest
 
 from napari_elephant.core import workspace as wsmod
 from napari_elephant.core.errors import WorkspaceError
+from napari_elephant.core.io.geff_io import read_geff
 from napari_elephant.core.io.image import write_ome_zarr
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import GRAPH, SETTINGS, Workspace, is_workspace
@@ -208,3 +209,36 @@ def test_a_home_relative_path_is_expanded(movie, tmp_path, monkeypatch):
     assert ws.path == tmp_path / "home" / "w.elephant" and ws.path.is_absolute()
     assert not (tmp_path / "~").exists()
     assert Workspace.open("~/w.elephant").path.is_dir()
+
+
+def test_a_graph_folder_that_is_a_symlink_is_saved_without_touching_its_target(ws, tmp_path):
+    """A graph kept elsewhere through a symlink: a save puts the new graph in the
+    workspace and removes only the link; what the link pointed to stays as it was."""
+    import shutil
+
+    elsewhere = tmp_path / "disk2" / "graph.geff"
+    elsewhere.parent.mkdir()
+    shutil.move(str(ws.path / "graph.geff"), elsewhere)
+    (ws.path / "graph.geff").symlink_to(elsewhere, target_is_directory=True)
+    opened = Workspace.open(ws.path)
+    before = sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*"))
+    n = len(opened.graph)
+    opened.graph.remove_nuclei(opened.graph.ids_at(0)[:1].tolist())
+    opened.save_graph()
+    assert len(Workspace.open(ws.path).graph) == n - 1
+    assert not (ws.path / "graph.geff").is_symlink()
+    assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == before
+    assert len(read_geff(elsewhere)) == n
+
+
+def test_leftovers_that_are_symlinks_are_unlinked_never_followed(ws, tmp_path):
+    """An interrupted save's tmp and old folders, as links elsewhere, are tidied by
+    removing the links: the folders they point to are not emptied."""
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("weeks of work")
+    for name in ("graph.geff.tmp", "graph.geff.old"):
+        (ws.path / name).symlink_to(outside, target_is_directory=True)
+    Workspace.open(ws.path).save_graph()
+    assert (outside / "keep.txt").read_text() == "weeks of work"
+    assert not any((ws.path / n).exists() for n in ("graph.geff.tmp", "graph.geff.old"))

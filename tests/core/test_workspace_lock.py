@@ -91,3 +91,33 @@ def test_without_flock_saves_still_work(tmp_path, monkeypatch) -> None:
     ws.save_graph()
     ws.release()
     assert len(Workspace.open(path).graph) == len(ws.graph)
+
+
+def _other_names(path):
+    """The same workspace through a symlink and through a path with '..'."""
+    link = path.parent / "link.elephant"
+    link.symlink_to(path, target_is_directory=True)
+    dotted = path.parent / "sub" / ".." / path.name
+    (path.parent / "sub").mkdir()
+    return link, dotted
+
+
+def test_one_workspace_under_other_names_is_one_writer_in_a_process(tmp_path) -> None:
+    """Found while testing symlinks: the lock was keyed by the path as written, so a
+    process that held a workspace refused itself when it came back through a symlink."""
+    path = write_workspace(tmp_path)
+    link, dotted = _other_names(path)
+    ws = [Workspace.open(p) for p in (path, link, dotted)]
+    for w in ws:
+        w.hold_for_writing()
+    for w in ws:
+        w.save_graph()
+        w.release()
+    assert not (link / "graph.geff.tmp").exists()
+
+
+def test_another_process_is_refused_under_any_name(held) -> None:
+    path, child = held
+    for other in _other_names(path):
+        with pytest.raises(WorkspaceError, match=f"pid {child.pid}"):
+            Workspace.open(other).hold_for_writing()

@@ -177,19 +177,19 @@ class Workspace:
         final, tmp, old = _graph_paths(self.path)
         done = _done_marker(self.path)
         done.unlink(missing_ok=True)
-        if tmp.exists():
-            shutil.rmtree(tmp)
+        if _present(tmp):
+            _remove_tree(tmp)
         write_geff(self.graph, tmp)
         if still_valid is not None and not still_valid():
-            shutil.rmtree(tmp)
+            _remove_tree(tmp)
             return False
         atomic_write_text(done, "the graph in graph.geff.tmp is complete\n")
-        if final.exists():
+        if _present(final):
             final.rename(old)
         tmp.rename(final)
         done.unlink()
-        if old.exists():
-            shutil.rmtree(old)
+        if _present(old):
+            _remove_tree(old)
         return True
 
     # ----------------------------------------------------------- helpers
@@ -255,6 +255,20 @@ def _relative_if_possible(image: Path, root: Path) -> str:
         return str(image.resolve())
 
 
+def _present(path: Path) -> bool:
+    """There is something at path (a dangling symlink counts: it is in the way)."""
+    return path.is_symlink() or path.exists()
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove a leftover graph folder; a symlink is unlinked, never followed, so a
+    folder it points to (kept on another disk, say) is not emptied."""
+    if path.is_symlink():
+        path.unlink()
+    else:
+        shutil.rmtree(path)
+
+
 def _graph_paths(root: Path) -> tuple[Path, Path, Path]:
     return root / GRAPH, root / (GRAPH + ".tmp"), root / (GRAPH + ".old")
 
@@ -280,11 +294,11 @@ def _recover_graph(root: Path) -> Path:
             tmp.rename(final)
         elif old.exists():
             old.rename(final)
-    if tmp.exists():  # a save that died while writing: the final graph is intact
-        shutil.rmtree(tmp)
+    if _present(tmp):  # a save that died while writing: the final graph is intact
+        _remove_tree(tmp)
     done.unlink(missing_ok=True)
-    if old.exists():
-        shutil.rmtree(old)
+    if _present(old):
+        _remove_tree(old)
     return final
 
 

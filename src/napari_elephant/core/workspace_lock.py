@@ -40,7 +40,7 @@ def hold(root: str | os.PathLike) -> Callable[[], None]:
     """Take the workspace's writer lock (or one more hold of this process' lock);
     returns the function that gives this hold back.  A one-line error when another
     process holds it."""
-    key = (Path(root) / LOCK_FILE).absolute()
+    key = Path(root).resolve() / LOCK_FILE  # one key under any name (symlinks, '..')
     with _GUARD:
         if key in _HELD:
             _HELD[key][1] += 1
