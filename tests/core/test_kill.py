@@ -90,3 +90,64 @@ def test_an_import_killed_at_any_moment_leaves_the_old_graph_or_the_new(tmp_path
         n = len(Workspace.open(path).graph)
         assert n in (before, before + 3000), n  # all or nothing
         before = n
+
+
+def _killed(args: list[str], delay: float) -> None:
+    """Run ``napari-elephant ARGS`` and SIGKILL it after ``delay`` s."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "napari_elephant", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+
+
+@pytest.fixture
+def trained(tmp_path) -> Path:
+    """A tiny workspace with small training settings and one finished round."""
+    from napari_elephant.core.params import TrainingParams
+
+    path = write_workspace(tmp_path)
+    ws = Workspace.open(path)
+    ws.params.training = TrainingParams(steps=2, crop_size=(8, 32, 32), seed=0)
+    ws.save_settings()
+    done = subprocess.run(
+        [sys.executable, "-m", "napari_elephant", "train-detection", str(path)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _model_loads(path: Path) -> None:
+    from napari_elephant.core.detection.engine import detection_dir
+    from napari_elephant.core.training.checkpoint import build_model_from_checkpoint
+
+    build_model_from_checkpoint(detection_dir(Workspace.open(path)))
+
+
+def test_a_training_round_killed_at_any_moment_leaves_a_model_that_loads(trained) -> None:
+    graph = sorted(lk.key for lk in Workspace.open(trained).graph.links())
+    rng = np.random.default_rng(1)
+    for delay in rng.uniform(2.0, 9.0, 3):  # torch loads, trains, writes the checkpoint
+        _killed(["train-detection", str(trained), "--steps", "60"], float(delay))
+        _model_loads(trained)  # the old model or the new one, never a torn one
+        assert sorted(lk.key for lk in Workspace.open(trained).graph.links()) == graph
+
+
+def test_a_prediction_killed_at_any_moment_keeps_every_annotation(trained) -> None:
+    """A prediction saves once, at its end: killed before, the graph is the one saved;
+    killed after, it holds the predictions beside every accepted nucleus, unchanged."""
+    from napari_elephant.core.graph import Status
+
+    accepted = [n for n in Workspace.open(trained).graph.nuclei() if n.status == Status.ACCEPTED]
+    assert accepted
+    rng = np.random.default_rng(2)
+    for delay in rng.uniform(2.0, 8.0, 2):
+        _killed(["predict", str(trained)], float(delay))
+        ws = Workspace.open(trained)
+        assert all(ws.graph.nucleus(n.id) == n for n in accepted)
+        _model_loads(trained)
