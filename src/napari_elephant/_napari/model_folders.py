@@ -18,7 +18,11 @@ from napari_elephant.core.detection.engine import detection_dir
 from napari_elephant.core.detection.pretrained import require_pretrained
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.flow.engine import flow_dir
-from napari_elephant.core.training.checkpoint import has_checkpoint, read_checkpoint_config
+from napari_elephant.core.training.checkpoint import (
+    copy_checkpoint,
+    has_checkpoint,
+    read_checkpoint_config,
+)
 from napari_elephant.core.workspace import Workspace
 
 KINDS = ("detection", "flow")
@@ -81,17 +85,7 @@ def import_model(ws: Workspace, kind: str, src: str | Path) -> None:
     folder = model_folder(ws, kind)
     if source.resolve() == folder.resolve():
         return
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staged, old = folder.with_name(folder.name + ".new"), folder.with_name(folder.name + ".old")
-    for leftover in (staged, old):
-        if leftover.exists():
-            shutil.rmtree(leftover)
-    shutil.copytree(source, staged)
-    if folder.exists():
-        folder.rename(old)
-    staged.rename(folder)
-    if old.exists():
-        shutil.rmtree(old)
+    copy_checkpoint(source, folder)
 
 
 def use_pretrained(ws: Workspace) -> None:

@@ -202,3 +202,33 @@ def test_bad_training_state_is_refused_before_writing(tmp_path, model):
     with pytest.raises(InvalidInputError, match="needs a 'kind'"):
         ckpt.save_checkpoint(tmp_path, model, {"width": 2})
     assert not list(tmp_path.iterdir())
+
+
+def _crash_between_the_renames(folder, model) -> None:
+    """What a kill between a save's two renames leaves: the old folder aside, the
+    new one whole beside it, nothing in place."""
+    staged = folder.with_name(folder.name + "-new")
+    ckpt.save_checkpoint(staged, model, CONFIG, extra={"step": 9})
+    folder.rename(folder.with_name(folder.name + ".old"))
+    staged.rename(folder.with_name(folder.name + ".tmp"))
+
+
+def test_a_save_killed_between_its_renames_is_read_whole_and_settled_by_the_next(saved, model):
+    _crash_between_the_renames(saved, model)
+    assert ckpt.has_checkpoint(saved)
+    assert ckpt.load_checkpoint(saved).extra["step"] == 9  # the new copy, whole
+    ckpt.save_checkpoint(saved, model, CONFIG, extra={"step": 10})
+    assert ckpt.load_checkpoint(saved).extra["step"] == 10
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["detection"]
+
+
+@pytest.mark.parametrize("leftover", [".tmp", ".old"])
+def test_leftovers_of_a_killed_save_never_hide_the_checkpoint(saved, model, leftover):
+    """Killed while writing the new copy (an unfinished .tmp) or after the swap (the
+    old copy still aside): the folder in place is read, the next save tidies up."""
+    other = saved.with_name(saved.name + leftover)
+    other.mkdir()
+    (other / ckpt.WEIGHTS_FILE).write_bytes(b"half a file")
+    assert ckpt.load_checkpoint(saved).extra["step"] == 7
+    ckpt.save_checkpoint(saved, model, CONFIG, extra={"step": 8})
+    assert not other.exists() and ckpt.load_checkpoint(saved).extra["step"] == 8

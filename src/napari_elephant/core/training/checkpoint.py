@@ -11,15 +11,19 @@
 
 The architecture lives in JSON, so a checkpoint is rebuilt without
 unpickling code; tensors are read with ``torch.load(weights_only=True)``.
-Saves are atomic: every file is first written next to its target as
-``*.tmp`` and only then renamed over it, ``config.json`` last, so a failed
-or interrupted save leaves the previous checkpoint usable.
+Saves are atomic, as the graph's are: the new checkpoint is written whole
+into ``NAME.tmp`` beside the folder (``config.json`` last: it marks the copy
+complete), then swapped in with two renames (the old folder aside as
+``NAME.old``, the new one in its place).  A crash at any moment leaves the old
+checkpoint or the new one, never a mix; a reader finds whichever is whole,
+and the next save finishes an interrupted swap.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,7 +109,7 @@ def _training_record(
 
 def _previous_created(folder: Path) -> str | None:
     try:
-        previous = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        previous = json.loads((_readable(folder) / CONFIG_FILE).read_text(encoding="utf-8"))
         created = previous["training"]["created"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -122,40 +126,92 @@ def _to_json(document: dict[str, Any], folder: Path) -> str:
 
 
 def _write_atomically(folder: Path, staged: dict[str, Any], config_text: str) -> None:
-    """Write every file as ``*.tmp`` first, then rename them in, config.json last."""
-    tmps: list[Path] = []
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    """Write the checkpoint into ``NAME.tmp``, then swap it in with two renames."""
+
+    def write(tmp: Path) -> None:
         for name, obj in staged.items():
-            tmps.append(folder / f"{name}.tmp")
-            with open(tmps[-1], "wb") as handle:
+            with open(tmp / name, "wb") as handle:
                 torch.save(obj, handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-        tmps.append(folder / f"{CONFIG_FILE}.tmp")
-        tmps[-1].write_text(config_text, encoding="utf-8")
+        with open(tmp / CONFIG_FILE, "w", encoding="utf-8") as handle:  # last: complete
+            handle.write(config_text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    _swap_in(folder, write)
+
+
+def copy_checkpoint(source: str | os.PathLike, folder: str | os.PathLike) -> None:
+    """Put a copy of the checkpoint in ``source`` in place of ``folder``'s, atomically
+    (importing a model, or the pretrained one)."""
+    source, folder = _readable(Path(source)), Path(folder)
+
+    def write(tmp: Path) -> None:
+        for name in (WEIGHTS_FILE, OPTIMIZER_FILE, CONFIG_FILE):  # config.json last
+            if (source / name).is_file():
+                shutil.copyfile(source / name, tmp / name)
+
+    _swap_in(folder, write)
+
+
+def _swap_in(folder: Path, write: Callable[[Path], None]) -> None:
+    """Let ``write`` fill ``NAME.tmp``, then swap it in: the old folder aside as
+    ``NAME.old``, the new one in its place, the old one removed."""
+    tmp, old = _beside(folder, ".tmp"), _beside(folder, ".old")
+    _settle(folder)
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        write(tmp)
     except OSError as error:
-        _remove(tmps)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise WorkspaceError(f"could not save checkpoint {folder}: {error}") from None
     except BaseException:
-        _remove(tmps)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for tmp in tmps:
-        os.replace(tmp, folder / tmp.name.removesuffix(".tmp"))
-    if OPTIMIZER_FILE not in staged:
-        (folder / OPTIMIZER_FILE).unlink(missing_ok=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
 
 
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
+def _beside(folder: Path, suffix: str) -> Path:
+    return folder.with_name(folder.name + suffix)
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+
+
+def _settle(folder: Path) -> None:
+    """Finish a swap a crash interrupted (the writer does this, under its lock): the
+    folder is missing only between the two renames, when tmp is whole."""
+    tmp, old = _beside(folder, ".tmp"), _beside(folder, ".old")
+    if not folder.exists():
+        if _complete(tmp):
+            tmp.rename(folder)
+        elif old.exists():
+            old.rename(folder)
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _readable(folder: Path) -> Path:
+    """Where a reader finds the whole checkpoint: the folder, or, in the instant (or
+    after a crash) between a save's two renames, the new copy or the old one."""
+    if folder.exists():
+        return folder
+    for other in (_beside(folder, ".tmp"), _beside(folder, ".old")):
+        if _complete(other):
+            return other
+    return folder
 
 
 # ---------------------------------------------------------------- loading
 def has_checkpoint(folder: str | os.PathLike) -> bool:
     """True when ``folder`` holds a config.json and weights.pt (not checked further)."""
-    folder = Path(folder)
-    return (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
+    return _complete(_readable(Path(folder)))
 
 
 def read_checkpoint_config(
@@ -163,9 +219,10 @@ def read_checkpoint_config(
 ) -> dict[str, Any]:
     """The validated ``config.json`` of a checkpoint (no tensors are read)."""
     folder = Path(folder)
-    if not folder.is_dir():
+    source = _readable(folder)
+    if not source.is_dir():
         raise WorkspaceError(f"no checkpoint at {folder}: the folder does not exist")
-    path = folder / CONFIG_FILE
+    path = source / CONFIG_FILE
     if not path.is_file():
         raise WorkspaceError(f"checkpoint {folder} has no {CONFIG_FILE}")
     try:
@@ -220,13 +277,14 @@ def load_checkpoint(
     ``extra`` is what the trainer passed to :func:`save_checkpoint`.
     """
     folder = Path(folder)
+    source = _readable(folder)
     document = read_checkpoint_config(folder, expected_kind)
-    state = _load_tensors(folder, WEIGHTS_FILE, map_location)
+    state = _load_tensors(source, WEIGHTS_FILE, map_location)
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise WorkspaceError(f"checkpoint {folder}: {WEIGHTS_FILE} is not a state_dict of tensors")
     optimizer_state = None
-    if with_optimizer and (folder / OPTIMIZER_FILE).is_file():
-        optimizer_state = _load_tensors(folder, OPTIMIZER_FILE, map_location)
+    if with_optimizer and (source / OPTIMIZER_FILE).is_file():
+        optimizer_state = _load_tensors(source, OPTIMIZER_FILE, map_location)
     training = document["training"]
     extra = {k: v for k, v in training.items() if k not in RESERVED_TRAINING_KEYS}
     return LoadedCheckpoint(state, document["model"], optimizer_state, extra)
