@@ -3,7 +3,8 @@ edit, interleaved with undo and redo, keep the graph's promises.
 
 A hypothesis state machine drives one :class:`TrackingGraph` through adds,
 moves, resizes, status and tag changes, deletions, links, unlinks, link status
-changes, undo and redo; an edit the graph refuses (a third child, a second
+changes, the bulk merge of a prediction, a linking run (nearest neighbour or
+global), undo and redo; an edit the graph refuses (a third child, a second
 parent, a link back in time) must leave it exactly as it was.  After every
 step: ids are unique and never reused, a nucleus has at most one lineage
 parent and two lineage children, links go forward in time, and the events
@@ -19,7 +20,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -29,11 +30,16 @@ from hypothesis.stateful import (
     rule,
 )
 
+from napari_elephant.core.detection.merge import merge_predictions
+from napari_elephant.core.detection.postprocess import Ellipsoid
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
 from napari_elephant.core.graph.limits import lineage_children, lineage_parents
 from napari_elephant.core.io.geff_io import read_geff
 from napari_elephant.core.io.geff_write import write_geff
+from napari_elephant.core.linking.apply import apply_plan, plan_links
+from napari_elephant.core.params import LinkingParams
+from napari_elephant.core.training.progress import drain
 
 settings.register_profile(
     "ci", max_examples=60, stateful_step_count=25, deadline=None,
@@ -47,7 +53,7 @@ PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 
 STATUSES = st.sampled_from(list(Status))
 TIMES = st.integers(0, 4)
-COORD = st.floats(0.0, 40.0, allow_nan=False)
+COORD = st.floats(0.0, 12.0, allow_nan=False)  # close enough for the linkers to link
 TAGS = st.frozensets(st.sampled_from(["division", "fate=neuron", "fate=glia", "x"]), max_size=2)
 
 
@@ -64,7 +70,7 @@ class GraphMachine(RuleBasedStateMachine):
         rng = np.random.default_rng(seed)
         self.graph = TrackingGraph()
         self.graph.add_nuclei(
-            [make_nucleus(i + 1, int(rng.integers(0, 5)), rng.uniform(0, 40, 3), radius=2.0)
+            [make_nucleus(i + 1, int(rng.integers(0, 5)), rng.uniform(0, 12, 3), radius=2.0)
              for i in range(n)]
         )  # fmt: skip
         self.graph.history.clear()
@@ -79,7 +85,7 @@ class GraphMachine(RuleBasedStateMachine):
     def ids(self) -> list[int]:
         return sorted(self.graph.nx_graph.nodes)
 
-    def attempt(self, edit) -> None:
+    def attempt(self, edit, kind: str = "edit") -> None:
         """Run an edit; a refusal must be a clear error that changed nothing."""
         before = state(self.graph)
         self.events.clear()
@@ -88,9 +94,12 @@ class GraphMachine(RuleBasedStateMachine):
         except ElephantError:
             assert state(self.graph) == before
             assert self.events == []
+            event(f"{kind}: refused")
             return
         self.ever |= set(self.graph.nx_graph.nodes)
-        if state(self.graph) != before:
+        changed = state(self.graph) != before
+        event(f"{kind}: {'changed' if changed else 'nothing to do'}")
+        if changed:
             assert self.events, "a change without an event"
 
     # ------------------------------------------------------------ edits
@@ -138,6 +147,27 @@ class GraphMachine(RuleBasedStateMachine):
             self.attempt(lambda: self.graph.remove_links([key]))
         else:
             self.attempt(lambda: self.graph.set_link_status([key], status))
+
+    @rule(t=TIMES, data=st.data(), d_sup=st.floats(0.5, 8.0))
+    def merge_prediction(self, t: int, data, d_sup: float) -> None:
+        """A prediction of timepoint t: new nuclei, matches to annotations, its old
+        predictions replaced; one undo step."""
+        points = data.draw(st.lists(st.tuples(COORD, COORD, COORD), max_size=4))
+        found = [
+            Ellipsoid(np.asarray(p), np.eye(3) * 4.0, 0.9, 33.5, confidence=0.5)
+            for p in points
+        ]
+        self.attempt(lambda: merge_predictions(self.graph, t, found, d_sup), "merge")
+
+    @rule(method=st.sampled_from(["nn", "global"]))
+    def link_run(self, method: str) -> None:
+        """The linker over every timepoint, written as one undo step."""
+
+        def edit() -> None:
+            plan = drain(plan_links(self.graph, LinkingParams(), method=method))
+            apply_plan(self.graph, plan)
+
+        self.attempt(edit, f"link {method}")
 
     @rule()
     def undo(self) -> None:
