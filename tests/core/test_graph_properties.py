@@ -154,8 +154,7 @@ class GraphMachine(RuleBasedStateMachine):
         predictions replaced; one undo step."""
         points = data.draw(st.lists(st.tuples(COORD, COORD, COORD), max_size=4))
         found = [
-            Ellipsoid(np.asarray(p), np.eye(3) * 4.0, 0.9, 33.5, confidence=0.5)
-            for p in points
+            Ellipsoid(np.asarray(p), np.eye(3) * 4.0, 0.9, 33.5, confidence=0.5) for p in points
         ]
         self.attempt(lambda: merge_predictions(self.graph, t, found, d_sup), "merge")
 
