@@ -296,7 +296,7 @@ def nudge(proc: subprocess.Popen, now: float, signalled: float | None, due: bool
 def screen_lines(stderr: str, bar: bool = False) -> list[str]:
     """What a terminal showed, one entry per line or bar redraw (``bar``: redraws only)."""
     lines = [p.strip() for p in re.split(r"[\r\n]+", stderr) if p.strip()]
-    return [p for p in lines if p.startswith("[")] if bar else lines
+    return [p for p in lines if _BAR.search(p)] if bar else lines
 
 
 # ---------------------------------------------------------------- sections

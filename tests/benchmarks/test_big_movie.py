@@ -18,8 +18,9 @@ from big_movie import (
     tile_block,
 )
 
-# What the CLI's ProgressBar draws on a terminal: \r, the bar, padding (a pty adds \r\n).
-BAR = "\r[{}] prediction {}/{}  {} s  t={}: {} nuclei" + " " * 40
+# What the CLI's ProgressBar (tqdm) draws on a terminal: \r, the bar, the record's
+# summary (a pty adds \r\n).
+BAR = "\r 50%|{}| 00:02<00:02, prediction {}/{}  {} s  t={}: {} nuclei"
 STATUS = "Name:\tpython\nVmPeak:\t 2000000 kB\nVmHWM:\t  812345 kB\nVmRSS:\t  700000 kB\n"
 
 

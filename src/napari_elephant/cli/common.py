@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -12,6 +13,7 @@ from pydantic import BaseModel
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl+C
 M = TypeVar("M", bound=BaseModel)
+BAR_FORMAT = "{percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"  # postfix: the summary
 
 
 def fail(message: str) -> int:
@@ -22,26 +24,51 @@ def fail(message: str) -> int:
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr (a line per 10 % when not a terminal)."""
+    """Progress on stderr: tqdm's bar on a terminal (rate and time left, redrawn in
+    place), a line per 10 % when stderr is a file or a pipe (a log gets no carriage
+    returns).  Each line carries the record's summary (task, step/total, loss, time)."""
 
-    def __init__(self, width: int = 30) -> None:
-        self.width = width
+    def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
+        self._bar: Any = None
         self._last_decile = -1
 
     def __call__(self, record) -> None:
-        frac = record.fraction or 0.0
-        filled = round(frac * self.width)
-        line = f"[{'#' * filled}{'.' * (self.width - filled)}] {record.summary()}"
         if self.tty:
-            print("\r" + line[:150].ljust(150), end="", file=sys.stderr, flush=True)
-        elif int(frac * 10) != self._last_decile:
-            self._last_decile = int(frac * 10)
-            print(line, file=sys.stderr, flush=True)
+            self._draw(record)
+            return
+        decile = int((record.fraction or 0.0) * 10)
+        if decile != self._last_decile:
+            self._last_decile = decile
+            print(record.summary(), file=sys.stderr, flush=True)
+
+    def _draw(self, record) -> None:
+        from tqdm import tqdm
+
+        total = record.total or None
+        if self._bar is None or self._bar.total != total:  # a new task: a new bar
+            self.close()
+            columns, rows = _terminal_size()
+            self._bar = tqdm(total=total, desc=record.task, file=sys.stderr, leave=True,
+                             ncols=columns, nrows=rows, bar_format=BAR_FORMAT)  # fmt: skip
+        self._bar.n = record.step
+        self._bar.set_postfix_str(record.summary(), refresh=False)
+        self._bar.refresh()
 
     def close(self) -> None:
-        if self.tty:
-            print(file=sys.stderr)
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _terminal_size() -> tuple[int, int]:
+    """(columns, rows) of stderr's terminal; 120 × 24 for one nobody sized (a pty:
+    tqdm reads its 0 rows as "no room" and draws nothing)."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except OSError:
+        return 120, 24
+    return (size.columns if size.columns > 0 else 120), (size.lines if size.lines > 0 else 24)
 
 
 def voxel_size_arg(p: argparse.ArgumentParser, help_text: str) -> None:
