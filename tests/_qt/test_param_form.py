@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
+from qtpy.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox, QLineEdit
 
 from napari_elephant._qt.param_form import ParamForm, format_value, parse_text
 from napari_elephant.core.params import DetectionParams, TrainingParams
@@ -22,9 +22,9 @@ def test_widgets_follow_the_field_types_and_edits_reach_the_model(qtbot) -> None
     assert not form.isEnabled()  # nothing bound yet
     params = TrainingParams()
     form.set_model(params)
-    kinds = {n: type(e.widget) for n, e in form.editors.items()}
-    assert kinds["mode"] is QComboBox and kinds["augment"] is QCheckBox
-    assert kinds["steps"] is QSpinBox and kinds["seed"] is QLineEdit
+    w = {n: e.widget for n, e in form.editors.items()}  # magicgui's, but for the text fields
+    assert isinstance(w["mode"], QComboBox) and isinstance(w["augment"], QCheckBox)
+    assert isinstance(w["steps"], QAbstractSpinBox) and type(w["seed"]) is QLineEdit
     assert form.widget("steps").minimum() == 1 and form.widget("epochs").maximum() == 1000
     form.widget("mode").setCurrentText("batch")
     seed = form.widget("seed")

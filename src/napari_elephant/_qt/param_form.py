@@ -1,10 +1,12 @@
 """Forms generated from the pydantic parameter models (core/params.py).
 
 One row per field: the label is the field's title, the tooltip its
-description and default.  Choices (``Literal``) are combo boxes, booleans
-check boxes, bounded integers spin boxes; everything else (floats,
-"number or auto", tuples, optional seeds) is a text field parsed leniently
-and validated by the model itself.  An edit is assigned to the bound model
+description and default.  Choices (``Literal``) are magicgui combo boxes,
+booleans magicgui check boxes, integers magicgui spin boxes bounded by the
+field's limits; everything magicgui has no widget for is a text field parsed
+leniently and validated by the model itself: "a number or auto", optional
+tuples and seeds, and floats (magicgui's float box rounds to a fixed number of
+decimals, which would turn a learning rate of 1e-5 into 0).  An edit is assigned to the bound model
 instance (``validate_assignment`` checks it); a value the model refuses is
 marked red with the reason and not kept; an accepted one calls
 ``on_change`` (the docks save the workspace settings there).
@@ -18,15 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+from magicgui.widgets import CheckBox, ComboBox, SpinBox
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFormLayout,
     QLineEdit,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -89,27 +89,28 @@ def _int_bounds(info: FieldInfo) -> tuple[int, int]:
 
 
 def _combo(choices: Sequence[str]) -> _Editor:
-    box = QComboBox()
-    box.addItems(list(choices))
+    box = ComboBox(choices=list(choices))
 
     def show(value: Any) -> None:
-        if box.findText(str(value)) < 0:  # e.g. a saved device not present here
-            box.addItem(str(value))
-        box.setCurrentText(str(value))
+        if str(value) not in box.choices:  # e.g. a saved device not present here
+            box.choices = (*box.choices, str(value))
+        box.value = str(value)
 
-    return _Editor(box, box.currentText, show, box.currentTextChanged)
+    return _Editor(box.native, lambda: box.value, show, box.changed)
 
 
 def _check() -> _Editor:
-    box = QCheckBox()
-    return _Editor(box, box.isChecked, lambda v: box.setChecked(bool(v)), box.toggled)
+    box = CheckBox()
+    return _Editor(box.native, lambda: box.value, lambda v: setattr(box, "value", bool(v)),
+                   box.changed)  # fmt: skip
 
 
 def _spin(info: FieldInfo) -> _Editor:
-    spin = QSpinBox()
-    spin.setRange(*_int_bounds(info))
-    spin.setKeyboardTracking(False)  # one edit when typing "100", not three
-    return _Editor(spin, spin.value, lambda v: spin.setValue(int(v)), spin.valueChanged)
+    low, high = _int_bounds(info)
+    spin = SpinBox(min=low, max=high)
+    spin.native.setKeyboardTracking(False)  # one edit when typing "100", not three
+    return _Editor(spin.native, lambda: spin.value, lambda v: setattr(spin, "value", int(v)),
+                   spin.changed)  # fmt: skip
 
 
 def _text() -> _Editor:
