@@ -130,6 +130,20 @@ def test_first_round_from_the_command_line(sample_dir, tmp_path, capsys, monkeyp
     assert len(graph.ids_at(1)) > 0  # predictions were saved
     assert len(graph.ids_at(0)) <= 3 * len(truth.ids_at(0))
     _interrupted_prediction_keeps_what_it_finished(ws_path, capsys, monkeypatch)
+    _a_long_prediction_saves_as_it_goes(ws_path, monkeypatch)
+
+
+def _a_long_prediction_saves_as_it_goes(ws_path: Path, monkeypatch) -> None:
+    """A kill -9 loses at most SAVE_EVERY_S of a run: here every timepoint is saved."""
+    from napari_elephant.cli import detection as detection_cli
+
+    monkeypatch.undo()  # the interrupted prediction's patch
+    saves: list[int] = []
+    real = Workspace.save_graph
+    monkeypatch.setattr(detection_cli, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(Workspace, "save_graph", lambda ws, *a: saves.append(1) or real(ws, *a))
+    assert main(["predict", str(ws_path), "--timepoints", "0:2"]) == 0
+    assert len(saves) == 3  # after each timepoint, and at the end
 
 
 def _interrupted_prediction_keeps_what_it_finished(ws_path: Path, capsys, monkeypatch) -> None:

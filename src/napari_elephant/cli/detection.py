@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from napari_elephant.cli.common import (
     timepoint_args,
     with_changes,
 )
+
+SAVE_EVERY_S = 60.0  # a long prediction saves what it found at least this often
 
 
 def _train_detection_args(p: argparse.ArgumentParser) -> None:
@@ -88,12 +91,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     else:
         records = predict_round(ws, device, tps)
     bar, added, done, d_sup = ProgressBar(), 0, 0, prediction_params(ws).d_sup
+    saved = time.monotonic()
     try:
         for record in records:
             t, found = record.extra["t"], record.extra["ellipsoids"]
             added += merge_predictions(ws.graph, t, found, d_sup).added
             done += 1
             bar(record)
+            if time.monotonic() - saved >= SAVE_EVERY_S:  # a crash loses a minute at most
+                ws.save_graph()
+                saved = time.monotonic()
     finally:  # an interrupted run keeps every timepoint it finished
         bar.close()
         ws.save_graph()
