@@ -170,3 +170,28 @@ def test_the_time_axis_and_ids_appear_when_zoomed_in(view) -> None:
     i = view.layout_.index_of(5)
     renderer.view.camera.rect = (view.layout_.x[i] - 0.5, view.layout_.t[i] - 0.5, 1.0, 1.0)
     assert list(renderer.labels.text) == ["5"]
+
+
+def test_fold_hides_the_current_nucleus_descendants_and_unfold_shows_them(view, qtbot):
+    click(qtbot, view, 2)  # 2 → {3, 4}, 3 → 5
+    view.fold_button.click()
+    assert view.folded == {2} and view.layout_.index_of(5) is None
+    assert view.layout_.ids[view.layout_.folded].tolist() == [2]
+    assert view.renderer.folds.visible
+    click(qtbot, view, 2)
+    view.fold_button.click()
+    assert view.folded == set() and view.layout_.index_of(5) is not None
+    assert not view.renderer.folds.visible
+
+
+def test_the_feature_axis_puts_each_node_at_its_value(view, qtbot) -> None:
+    """division_graph's radii are 1 + i/2 µm: nucleus 8 (5 µm) is the largest."""
+    view.axis.setCurrentText("volume")
+    lay = view.layout_
+    volumes = {int(i): float(x) for i, x in zip(lay.ids, lay.x, strict=True)}
+    assert sorted(volumes, key=volumes.get) == sorted(volumes)  # grows with the id
+    assert abs(volumes[1] - 4 / 3 * np.pi * 1.5**3) < 1e-6
+    click(qtbot, view, 4)  # picking follows the new positions
+    assert view.selection.current == 4
+    view.axis.setCurrentText("tree")
+    assert view.layout_.x.max() <= view.layout_.n_columns

@@ -167,3 +167,22 @@ def test_layout_invariants_and_speed_on_a_large_forest() -> None:
         np.where(lay.children[inner, 1] != NONE, lay.children[inner, 1], lay.children[inner, 0])
     ]
     assert np.all((lo <= lay.x[inner]) & (lay.x[inner] <= hi))
+
+
+def test_folding_hides_a_branch_and_closes_the_tree_around_it() -> None:
+    """1 → 2 → {3, 4}; 3 → 5; 4 → 6 → {7, 8}; 9 alone."""
+    from napari_elephant.core.graph import Link, TrackingGraph, make_nucleus
+
+    g = TrackingGraph()
+    times = {1: 0, 2: 1, 3: 2, 4: 2, 5: 3, 6: 3, 7: 4, 8: 4, 9: 0}
+    g.add_nuclei([make_nucleus(i, t, (0, i, 0), radius=1.0) for i, t in times.items()])
+    g.add_links([Link(1, 2), Link(2, 3), Link(2, 4), Link(3, 5), Link(4, 6), Link(6, 7),
+                 Link(6, 8)])  # fmt: skip
+    assert layout_lineage(g).n_columns == 4 and not layout_lineage(g).folded.any()
+    one = layout_lineage(g, folded={4})
+    assert one.ids.tolist() == [1, 2, 3, 4, 5, 9] and one.n_columns == 3
+    assert one.ids[one.folded].tolist() == [4]
+    nested = layout_lineage(g, folded={2, 6})  # 6 lies inside 2's fold: only 2 is marked
+    assert nested.ids.tolist() == [1, 2, 9] and nested.ids[nested.folded].tolist() == [2]
+    leaf = layout_lineage(g, folded={9})  # nothing below: nothing hidden, nothing marked
+    assert len(leaf) == 9 and not leaf.folded.any()

@@ -12,7 +12,7 @@ from vispy import scene
 from napari_elephant._napari.layers import STATUS_COLORS
 from napari_elephant.core.lineage_layout import STATUS_ORDER, LineageLayout
 
-NODE_PX, HIGHLIGHT_PX = 6.0, 14.0
+NODE_PX, HIGHLIGHT_PX, FOLD_PX = 6.0, 14.0, 9.0
 AXIS_PX = 44  # the time axis' width, labels and ticks
 LABEL_OFFSET = 0.15  # columns between a node and its label
 COLORS = np.array([STATUS_COLORS[s] for s in STATUS_ORDER], dtype=np.float32)
@@ -39,6 +39,7 @@ class LineageCanvas:
         self.nodes = scene.visuals.Markers(parent=self.view.scene)
         self.marks = scene.visuals.Markers(parent=self.view.scene)
         self.marks.order = 1  # drawn after (over) the nodes
+        self.folds = scene.visuals.Markers(parent=self.view.scene)  # folded branches
         self.labels = scene.visuals.Text(
             color="white", font_size=7, anchor_x="left", parent=self.view.scene
         )
@@ -69,6 +70,16 @@ class LineageCanvas:
         kept = segs.reshape(-1, 2, 2)[keep].reshape(-1, 2)
         self.links.set_data(pos=_or_dummy(kept), color=_or_dummy(link_colors))
         self.links.visible = bool(keep.any())
+
+    def mark_folds(self, layout: LineageLayout, shown: np.ndarray) -> None:
+        """A downward triangle under each shown node whose descendants are folded away."""
+        folded = shown[layout.folded[shown]] if layout.folded is not None else shown[:0]
+        self.folds.visible = len(folded) > 0
+        if len(folded):
+            pos = np.column_stack([layout.x[folded], layout.t[folded]]).astype(np.float32)
+            below = pos + np.float32([0.0, 0.45])
+            self.folds.set_data(below, size=FOLD_PX, symbol="triangle_down",
+                                face_color="white", edge_width=0.0)  # fmt: skip
 
     def highlight(self, points: np.ndarray, current: int | None) -> None:
         """Rings around the selected nodes (rows of points: x, t); current in yellow."""
@@ -107,7 +118,8 @@ class LineageCanvas:
     def fit(self, x: np.ndarray, t: np.ndarray) -> None:
         """Zoom to show these points, with a column / a timepoint of margin."""
         if len(x):
-            lo_x, hi_x = float(x.min()) - 1.0, float(x.max()) + 1.0
+            margin = max(1.0, 0.05 * float(x.max() - x.min()))  # a column, or 5 % of a feature
+            lo_x, hi_x = float(x.min()) - margin, float(x.max()) + margin
             lo_t, hi_t = float(t.min()) - 1.0, float(t.max()) + 1.0
             self.view.camera.rect = (lo_x, lo_t, hi_x - lo_x, hi_t - lo_t)
 

@@ -12,6 +12,11 @@ elsewhere is highlighted and scrolled into view here.  Graph changes re-lay
 the trees after a short quiet period (one QTimer, restarted by each event):
 about 0.25 s for 300k nuclei, of which 0.2 s is reading the graph's records.
 A status change that keeps a nucleus in the lineage only recolours it.
+
+"Fold" hides the current nucleus' descendants (again: shows them), as
+TrackScheme folds a branch; the axis menu puts each node at a feature of its
+nucleus (volume, speed, confidence: :mod:`~napari_elephant.core.lineage_features`)
+instead of its tree column, rows staying timepoints.
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from napari_elephant._napari.session import session_for
 from napari_elephant._napari.tag_colors import tag_colors
@@ -28,6 +41,7 @@ from napari_elephant._napari.viewer_dims import centre_on
 from napari_elephant._qt.lineage_canvas import LineageCanvas
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
+from napari_elephant.core.lineage_features import FEATURES, feature_layout, feature_values
 from napari_elephant.core.lineage_layout import (
     NONE,
     STATUS_ORDER,
@@ -73,6 +87,7 @@ class LineageView(QWidget):
         self.layout_ = layout_lineage(self._graph_or_empty())
         self._segments = link_segments(self.layout_)
         self._shown_root: int | None = None
+        self.folded: set[int] = set()  # nuclei whose descendants are folded away
         self.renderer = LineageCanvas()
         self._graph: TrackingGraph | None = None
         self._press: np.ndarray | None = None
@@ -95,9 +110,17 @@ class LineageView(QWidget):
         self.show_rejected = QCheckBox("Rejected")
         self.show_rejected.setToolTip("Draw rejected nuclei (magenta); rejected links never")
         self.show_rejected.toggled.connect(lambda _: self.relayout())
+        self.fold_button = QPushButton("Fold")
+        self.fold_button.setToolTip("Fold the current nucleus' descendants away (again: unfold)")
+        self.fold_button.clicked.connect(self.toggle_fold)
+        self.axis = QComboBox()
+        self.axis.addItems(["tree", *FEATURES])
+        self.axis.setToolTip("Across: the tree's columns, or a feature of each nucleus")
+        self.axis.currentTextChanged.connect(lambda _: self.relayout(fit=True))
         self.info = QLabel("")
         bar = QHBoxLayout()
-        for w in (self.fit_button, self.lineage_only, self.show_rejected):
+        for w in (self.fit_button, self.fold_button, self.axis, self.lineage_only,
+                  self.show_rejected):  # fmt: skip
             bar.addWidget(w)
         bar.addStretch(1)
         layout = QVBoxLayout(self)
@@ -136,14 +159,28 @@ class LineageView(QWidget):
         """Lay the trees out again from the graph and redraw."""
         self._timer.stop()
         graph = self._graph_or_empty()
-        self.layout_ = layout_lineage(graph, self.show_rejected.isChecked())
+        self.folded = {nid for nid in self.folded if nid in graph}  # deleted: forgotten
+        lay = layout_lineage(graph, self.show_rejected.isChecked(), self.folded)
+        feature = self.axis.currentText()
+        if feature in FEATURES:
+            lay = feature_layout(lay, feature_values(graph, lay.ids, feature))
+        self.layout_ = lay
         self._segments = link_segments(self.layout_)
         self._redraw(fit=fit)
+
+    def toggle_fold(self) -> None:
+        """Fold (or unfold) the descendants of the current nucleus."""
+        nid = self.selection.current
+        if nid is None:
+            return
+        self.folded ^= {int(nid)}
+        self.relayout()
 
     def _schedule(self, *_: Any) -> None:
         self._timer.start()
 
     def _on_workspace_changed(self, _ws: Any) -> None:
+        self.folded.clear()
         self._bind_graph(self.session.graph)
         self.relayout(fit=True)
 
@@ -153,8 +190,8 @@ class LineageView(QWidget):
     def _on_nuclei_updated(self, ids: tuple[int, ...]) -> None:
         """Recolour in place when every nucleus stays in the lineage, else re-lay out."""
         graph, lay = self._graph, self.layout_
-        if graph is None or self._timer.isActive():
-            return self._schedule()
+        if graph is None or self._timer.isActive() or self.axis.currentText() in FEATURES:
+            return self._schedule()  # a feature (a size, a confidence) may have changed
         codes = np.array([STATUS_ORDER.index(graph.nucleus(i).status) for i in ids], np.int8)
         rows = lay.indices(np.array(ids, dtype=np.int64))
         leaves_lineage = not self.show_rejected.isChecked() and np.any(codes == _REJECTED)
@@ -177,6 +214,7 @@ class LineageView(QWidget):
         shown = self._shown()
         self._shown_root = self._current_root()
         self.renderer.draw(self.layout_, shown, self._segments, self._tag_colors())
+        self.renderer.mark_folds(self.layout_, shown)
         self._update_highlight()
         if fit:
             self.renderer.fit(self.layout_.x[shown], self.layout_.t[shown])

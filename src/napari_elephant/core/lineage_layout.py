@@ -20,7 +20,7 @@ tens of milliseconds once the arrays are read from the graph.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +64,7 @@ class LineageLayout:
     link_status: np.ndarray  # (m,) int8 code
     by_row: np.ndarray  # (n,) indices sorted by (t, x): the rows for picking
     n_columns: int
+    folded: np.ndarray | None = None  # (n,) bool: the node's descendants are folded away
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -114,14 +115,26 @@ def graph_arrays(graph: TrackingGraph) -> GraphArrays:
     )
 
 
-def layout_lineage(graph: TrackingGraph, include_rejected: bool = False) -> LineageLayout:
+def layout_lineage(
+    graph: TrackingGraph, include_rejected: bool = False, folded: Collection[int] = ()
+) -> LineageLayout:
     """The lineage layout of a tracking graph (see the module docstring)."""
-    return layout_arrays(graph_arrays(graph), include_rejected)
+    return layout_arrays(graph_arrays(graph), include_rejected, folded)
 
 
-def layout_arrays(arrays: GraphArrays, include_rejected: bool = False) -> LineageLayout:
-    """The lineage layout of graph columns: filter, index the links, place the nodes."""
+def layout_arrays(
+    arrays: GraphArrays, include_rejected: bool = False, folded: Collection[int] = ()
+) -> LineageLayout:
+    """The lineage layout of graph columns: filter, index the links, place the nodes.
+
+    ``folded``: nucleus ids whose descendants are left out (Mastodon's folded
+    branches); the trees close up around them and ``layout.folded`` marks them.
+    """
     keep = np.ones(len(arrays.ids), bool) if include_rejected else arrays.status != _REJECTED
+    marked = np.zeros(len(arrays.ids), bool)
+    if len(folded):
+        hidden, marked = _folded_away(arrays, keep, np.fromiter(folded, np.int64))
+        keep &= ~hidden
     ids, t, status = arrays.ids[keep], arrays.t[keep], arrays.status[keep]
     lp, lc, ls = _lineage_links(ids, arrays)
     parent, children = _tree_tables(len(ids), t, ids, lp, lc)
@@ -130,7 +143,32 @@ def layout_arrays(arrays: GraphArrays, include_rejected: bool = False) -> Lineag
     offset, root, n_columns = _offsets(t, ids, parent, children, leaves, levels)
     x = _positions(offset, children, levels)
     by_row = np.lexsort((x, t))
-    return LineageLayout(ids, t, x, status, parent, children, root, lp, lc, ls, by_row, n_columns)
+    return LineageLayout(
+        ids, t, x, status, parent, children, root, lp, lc, ls, by_row, n_columns, marked[keep]
+    )
+
+
+def _folded_away(
+    arrays: GraphArrays, keep: np.ndarray, folded: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(descendants of the folded nuclei, folded nuclei that hide any), as masks over
+    ``arrays``; time order carries the fold down each branch in one pass a timepoint."""
+    ids, t = arrays.ids[keep], arrays.t[keep]
+    lp, lc, _ = _lineage_links(ids, arrays)
+    parent = np.full(len(ids), NONE, np.int64)
+    parent[lc] = lp
+    fold = np.isin(ids, folded)
+    hidden = np.zeros(len(ids), bool)
+    for level in _levels(t):
+        has = level[parent[level] != NONE]
+        hidden[has] = hidden[parent[has]] | fold[parent[has]]
+    under_fold = (parent != NONE) & fold[np.maximum(parent, 0)]  # a folded nucleus' child
+    hides = np.zeros(len(ids), bool)
+    hides[parent[under_fold]] = True
+    full_hidden, full_hides = np.zeros(len(arrays.ids), bool), np.zeros(len(arrays.ids), bool)
+    full_hidden[np.flatnonzero(keep)] = hidden
+    full_hides[np.flatnonzero(keep)] = hides & ~hidden
+    return full_hidden, full_hides
 
 
 def _lineage_links(

@@ -1,0 +1,44 @@
+"""The lineage's feature mode: a node's x is its volume, speed or confidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_elephant.core.graph import Link, TrackingGraph, make_nucleus
+from napari_elephant.core.lineage_features import FEATURES, feature_layout, feature_values
+from napari_elephant.core.lineage_layout import layout_lineage
+
+
+def small_track() -> TrackingGraph:
+    """1 (r 1 µm, t 0) → 2 (r 2, t 1, moved 3 µm) → 3 (r 2, t 3, moved 4 µm over a gap)."""
+    g = TrackingGraph()
+    g.add_nuclei([
+        make_nucleus(1, 0, (0.0, 0.0, 0.0), radius=1.0),
+        make_nucleus(2, 1, (0.0, 3.0, 0.0), radius=2.0, confidence=0.8),
+        make_nucleus(3, 3, (0.0, 3.0, 4.0), radius=2.0, confidence=0.2),
+    ])  # fmt: skip
+    g.add_links([Link(1, 2), Link(2, 3)])
+    return g
+
+
+def test_volume_speed_and_confidence_of_each_nucleus() -> None:
+    g = small_track()
+    ids = np.array([1, 2, 3])
+    np.testing.assert_allclose(
+        feature_values(g, ids, "volume"), 4 / 3 * np.pi * np.array([1, 8, 8])
+    )
+    np.testing.assert_allclose(feature_values(g, ids, "speed"), [np.nan, 3.0, 2.0])  # 4 µm / 2
+    np.testing.assert_allclose(feature_values(g, ids, "confidence"), [np.nan, 0.8, 0.2])
+    with pytest.raises(ValueError, match="no lineage feature"):
+        feature_values(g, ids, "colour")
+    assert set(FEATURES) == {"volume", "speed", "confidence"}
+
+
+def test_nodes_move_to_their_value_and_those_without_one_to_a_column_left() -> None:
+    g = small_track()
+    lay = layout_lineage(g)
+    moved = feature_layout(lay, feature_values(g, lay.ids, "speed"))
+    assert moved.x[1:].tolist() == [3.0, 2.0] and moved.x[0] < 2.0  # no speed: left of all
+    assert moved.t.tolist() == lay.t.tolist() and moved.parent.tolist() == lay.parent.tolist()
+    assert moved.by_row.tolist() == [0, 1, 2]  # one node a row here
