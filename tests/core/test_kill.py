@@ -4,7 +4,6 @@ and holds at least everything the process had reported saved."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import write_workspace
+from tests.process import child_env
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -40,7 +40,7 @@ def saves_until_killed(path: Path, batch: int, delay: float) -> int:
         [sys.executable, "-c", SAVER, str(path), str(batch)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=child_env(),
     )
     first = child.stdout.readline()  # the first save is done
     assert first, "the saver died before its first save"
@@ -82,7 +82,7 @@ def test_an_import_killed_at_any_moment_leaves_the_old_graph_or_the_new(tmp_path
             [sys.executable, "-m", "napari_elephant", "import", str(path),
              str(tmp_path / "more.csv")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            env=child_env(),
         )  # fmt: skip
         time.sleep(float(rng.uniform(1.0, 4.0)))
         child.send_signal(signal.SIGKILL)
@@ -97,7 +97,7 @@ def _killed(args: list[str], delay: float) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "napari_elephant", *args],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=child_env(),
     )  # fmt: skip
     time.sleep(delay)
     child.send_signal(signal.SIGKILL)
@@ -116,7 +116,7 @@ def trained(tmp_path) -> Path:
     done = subprocess.run(
         [sys.executable, "-m", "napari_elephant", "train-detection", str(path)],
         capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=child_env(),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return path

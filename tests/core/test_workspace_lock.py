@@ -3,7 +3,6 @@ one-line error, never a corrupted folder; the lock dies with its holder."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from napari_elephant.cli import main
 from napari_elephant.core.errors import WorkspaceError
 from napari_elephant.core.workspace import Workspace
 from tests._napari.helpers import write_workspace
+from tests.process import child_env
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX flock")
 
@@ -35,7 +35,7 @@ def held(tmp_path):
         [sys.executable, "-c", HOLDER, str(path)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=child_env(),
     )
     assert child.stdout.readline().strip() == "held"
     yield path, child
