@@ -16,8 +16,11 @@ from napari_elephant.core.io.csv_io import load_csv, write_csv
 from napari_elephant.core.workspace import SETTINGS, Workspace
 from tests._napari.helpers import write_workspace
 from tests.core.analysis.helpers import hand_lineage
+from tests.process import fuzz_examples
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=fuzz_examples(150), deadline=None, suppress_health_check=list(HealthCheck)
+)
 NASTY = st.sampled_from(
     ["", "nan", "NaN", "inf", "-inf", "-1", "1e309", "0", "99999999999999999999999",
      "abc", "1.5", "-0", " ", "\x00", "é", "=1", "tag=x", "1,2", '"', "None", "[]"]
@@ -170,7 +173,7 @@ def good_geff(tmp_path_factory):
     return path
 
 
-@settings(FUZZ, max_examples=60)  # a GEFF is a folder of arrays: slower to write
+@settings(FUZZ, max_examples=fuzz_examples(60))  # a GEFF is a folder of arrays: slower to write
 @given(data=st.data())
 def test_a_mutated_geff_reads_or_says_why_in_one_line(good_geff, tmp_path_factory, data) -> None:
     import shutil

@@ -17,8 +17,11 @@ from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.io.ctc import read_ctc, write_ctc
 from napari_elephant.core.units import VoxelSize
 from tests.core.analysis.helpers import hand_lineage
+from tests.process import fuzz_examples
 
-FUZZ = settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=fuzz_examples(80), deadline=None, suppress_health_check=list(HealthCheck)
+)
 NASTY = st.sampled_from(
     ["", "nan", "-1", "0", "1e309", "99999999999999999999", "abc", "1.5", "-0", "\x00", "é"]
 )
@@ -99,7 +102,7 @@ def test_a_mutated_ctc_folder_reads_or_says_why_in_one_line(good_ctc, tmp_path_f
         assert graph.nucleus(link.parent).t < graph.nucleus(link.child).t
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=fuzz_examples(40))
 @given(data=st.data())
 def test_a_mutated_label_tiff_movie_reads_or_says_why(good_ctc, tmp_path_factory, data):
     movie = np.stack([tifffile.imread(p) for p in sorted(good_ctc.glob("mask*.tif"))])

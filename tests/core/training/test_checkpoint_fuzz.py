@@ -16,8 +16,11 @@ from napari_elephant.core.detection.model import UNetConfig, build_model
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.flow.model import FlowConfig, FlowUNet
 from napari_elephant.core.training import checkpoint as ckpt
+from tests.process import fuzz_examples
 
-FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=fuzz_examples(100), deadline=None, suppress_health_check=list(HealthCheck)
+)
 CONFIG = UNetConfig(base_channels=4, depth=2, pool_z=(False, True))
 HUGE = [10**6, 10**9, 2**31, 10**30]
 VALUES = st.one_of(
