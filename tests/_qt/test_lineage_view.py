@@ -195,3 +195,15 @@ def test_the_feature_axis_puts_each_node_at_its_value(view, qtbot) -> None:
     assert view.selection.current == 4
     view.axis.setCurrentText("tree")
     assert view.layout_.x.max() <= view.layout_.n_columns
+
+
+def test_colour_by_a_feature_paints_the_nodes_by_value(view) -> None:
+    view.colour.setCurrentText("confidence")  # division_graph has none: grey
+    colors = view._node_colors()
+    assert colors.shape == (len(view.layout_), 4) and np.allclose(colors[:, :3], 0.5)
+    view.colour.setCurrentText("volume")
+    colors = view._node_colors()
+    first, last = view.layout_.index_of(1), view.layout_.index_of(8)
+    assert not np.allclose(colors[first], colors[last])  # smallest vs largest
+    view.colour.setCurrentText("status")
+    assert view._node_colors() is None

@@ -42,3 +42,13 @@ def test_nodes_move_to_their_value_and_those_without_one_to_a_column_left() -> N
     assert moved.x[1:].tolist() == [3.0, 2.0] and moved.x[0] < 2.0  # no speed: left of all
     assert moved.t.tolist() == lay.t.tolist() and moved.parent.tolist() == lay.parent.tolist()
     assert moved.by_row.tolist() == [0, 1, 2]  # one node a row here
+
+
+def test_feature_colours_span_the_map_and_grey_marks_no_value() -> None:
+    from napari_elephant.core.lineage_features import feature_colors
+
+    colors = feature_colors(np.array([0.0, np.nan, 10.0]))
+    assert colors.shape == (3, 4) and colors.dtype == np.float32
+    np.testing.assert_allclose(colors[1], [0.5, 0.5, 0.5, 1.0])
+    assert not np.allclose(colors[0], colors[2])
+    assert np.allclose(feature_colors(np.array([np.nan]))[0, :3], 0.5)

@@ -41,7 +41,12 @@ from napari_elephant._napari.viewer_dims import centre_on
 from napari_elephant._qt.lineage_canvas import LineageCanvas
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
-from napari_elephant.core.lineage_features import FEATURES, feature_layout, feature_values
+from napari_elephant.core.lineage_features import (
+    FEATURES,
+    feature_colors,
+    feature_layout,
+    feature_values,
+)
 from napari_elephant.core.lineage_layout import (
     NONE,
     STATUS_ORDER,
@@ -117,10 +122,17 @@ class LineageView(QWidget):
         self.axis.addItems(["tree", *FEATURES])
         self.axis.setToolTip("Across: the tree's columns, or a feature of each nucleus")
         self.axis.currentTextChanged.connect(lambda _: self.relayout(fit=True))
+        self.colour = QComboBox()
+        self.colour.addItems(["status", *FEATURES])
+        self.colour.setToolTip(
+            "Node colours: status (or the Tags tab's tag set), or a feature of each "
+            "nucleus (viridis; grey: none)"
+        )
+        self.colour.currentTextChanged.connect(lambda _: self._redraw())
         self.info = QLabel("")
         bar = QHBoxLayout()
-        for w in (self.fit_button, self.fold_button, self.axis, self.lineage_only,
-                  self.show_rejected):  # fmt: skip
+        for w in (self.fit_button, self.fold_button, self.axis, self.colour,
+                  self.lineage_only, self.show_rejected):  # fmt: skip
             bar.addWidget(w)
         bar.addStretch(1)
         layout = QVBoxLayout(self)
@@ -197,7 +209,7 @@ class LineageView(QWidget):
         leaves_lineage = not self.show_rejected.isChecked() and np.any(codes == _REJECTED)
         if np.any(rows == NONE) or leaves_lineage:
             return self._schedule()
-        recolour = self.session.color_by is not None  # the tags may have changed
+        recolour = self.session.color_by is not None or self.colour.currentText() in FEATURES
         if recolour or np.any(lay.status[rows] != codes):
             lay.status[rows] = codes
             self._redraw()
@@ -213,7 +225,7 @@ class LineageView(QWidget):
     def _redraw(self, fit: bool = False) -> None:
         shown = self._shown()
         self._shown_root = self._current_root()
-        self.renderer.draw(self.layout_, shown, self._segments, self._tag_colors())
+        self.renderer.draw(self.layout_, shown, self._segments, self._node_colors())
         self.renderer.mark_folds(self.layout_, shown)
         self._update_highlight()
         if fit:
@@ -233,12 +245,15 @@ class LineageView(QWidget):
         pos = np.column_stack([lay.x[inside], lay.t[inside]])
         self.renderer.label(pos, [str(i) for i in lay.ids[inside].tolist()])
 
-    def _tag_colors(self) -> np.ndarray | None:
-        """The nodes' colours in the session's tag set, or None (by status)."""
+    def _node_colors(self) -> np.ndarray | None:
+        """The nodes' colours: a feature's, the session's tag set's, or None (status)."""
+        feature, graph = self.colour.currentText(), self._graph
+        if feature in FEATURES and graph is not None:
+            return feature_colors(feature_values(graph, self.layout_.ids, feature))
         tag_set = self.session.color_by
-        if tag_set is None or self._graph is None:
+        if tag_set is None or graph is None:
             return None
-        return tag_colors(self._graph, self.layout_.ids, tag_set).astype(np.float32)
+        return tag_colors(graph, self.layout_.ids, tag_set).astype(np.float32)
 
     def fit(self) -> None:
         shown = self._shown()

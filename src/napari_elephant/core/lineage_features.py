@@ -1,4 +1,5 @@
-"""A nucleus feature as the lineage view's horizontal axis (TrackScheme's feature mode).
+"""A nucleus feature as the lineage view's horizontal axis (TrackScheme's feature
+mode) or as its nodes' colour.
 
 The tree layout places a node by its descendants; the feature mode places it by
 what it is: its volume, its speed, the network's confidence in it.  Rows stay
@@ -58,3 +59,18 @@ def feature_layout(layout: LineageLayout, values: np.ndarray) -> LineageLayout:
     else:
         x[:] = 0.0
     return replace(layout, x=x, by_row=np.lexsort((x, layout.t)))
+
+
+def feature_colors(values: np.ndarray, cmap: str = "viridis") -> np.ndarray:
+    """(n, 4) RGBA of values over their range in a colour map; grey where a nucleus
+    has no value."""
+    from matplotlib import colormaps
+
+    values = np.asarray(values, dtype=np.float64)
+    known = np.isfinite(values)
+    out = np.tile(np.float32([0.5, 0.5, 0.5, 1.0]), (len(values), 1))
+    if known.any():
+        lo, hi = float(values[known].min()), float(values[known].max())
+        scaled = (values[known] - lo) / (hi - lo) if hi > lo else np.full(known.sum(), 0.5)
+        out[known] = colormaps[cmap](scaled).astype(np.float32)
+    return out
