@@ -207,3 +207,18 @@ def test_colour_by_a_feature_paints_the_nodes_by_value(view) -> None:
     assert not np.allclose(colors[first], colors[last])  # smallest vs largest
     view.colour.setCurrentText("status")
     assert view._node_colors() is None
+
+
+def test_zoomed_out_the_tracks_are_named_by_their_first_nucleus(view) -> None:
+    """Over MAX_LABELS nodes in view: 'track ID' at each track's first node instead."""
+    from napari_elephant._qt import lineage_view
+
+    lineage_view.MAX_LABELS, saved = 5, lineage_view.MAX_LABELS  # 7 nodes, 5 tracks
+    try:
+        view.fit()
+        view._update_labels()
+        texts = sorted(view.renderer.labels.text)
+    finally:
+        lineage_view.MAX_LABELS = saved
+    # 1 → 2 divides into 3 (→ 5) and 4; 7 and 8 are apart (their link is rejected)
+    assert texts == ["track 1", "track 3", "track 4", "track 7", "track 8"]

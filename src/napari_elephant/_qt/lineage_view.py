@@ -234,16 +234,21 @@ class LineageView(QWidget):
         self.renderer.canvas.update()
 
     def _update_labels(self, *_: Any) -> None:
-        """Write the nuclei's ids beside their nodes once few enough are in view."""
+        """Write the nuclei's ids beside their nodes once few enough are in view; zoomed
+        further out, the id of each track's first nucleus beside it ("track 12")."""
         lay = self.layout_
         x0, x1, t0, t1 = self.renderer.visible_rect()
         shown = self._shown()
         x, t = lay.x[shown], lay.t[shown]
         inside = shown[(x >= x0) & (x <= x1) & (t >= t0) & (t <= t1)]
+        texts = [str(i) for i in lay.ids[inside].tolist()]
         if len(inside) > MAX_LABELS:
-            inside = inside[:0]
+            inside = inside[_starts_track(lay, inside)]
+            texts = [f"track {i}" for i in lay.ids[inside].tolist()]
+        if len(inside) > MAX_LABELS:
+            inside, texts = inside[:0], []
         pos = np.column_stack([lay.x[inside], lay.t[inside]])
-        self.renderer.label(pos, [str(i) for i in lay.ids[inside].tolist()])
+        self.renderer.label(pos, texts)
 
     def _node_colors(self) -> np.ndarray | None:
         """The nodes' colours: a feature's, the session's tag set's, or None (status)."""
@@ -368,6 +373,13 @@ class LineageView(QWidget):
         target = step(self.layout_, current, direction)
         if target is not None:
             self.select_node(target)
+
+
+def _starts_track(lay: Any, rows: np.ndarray) -> np.ndarray:
+    """Which rows begin a track: a root, or a daughter of a division."""
+    parent = lay.parent[rows]
+    daughter = (parent != NONE) & (lay.children[np.maximum(parent, 0), 1] != NONE)
+    return (parent == NONE) | daughter
 
 
 def _modifier_names(event: Any) -> set[str]:
