@@ -142,3 +142,17 @@ def test_a_broken_workspace_is_a_one_line_error(tmp_path: Path) -> None:
     assert get_reader(str(path)) is read_workspace
     with pytest.raises(ElephantError, match="corrupted"):
         read_workspace(str(path))
+
+
+def test_the_reader_loads_no_torch() -> None:
+    """napari imports the reader on every file dropped on it: torch (seconds to load)
+    waits until a network is needed."""
+    import subprocess
+    import sys
+
+    from tests.process import child_env
+
+    code = "import sys, napari_elephant._napari.reader; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=child_env(), check=True)  # fmt: skip
+    assert out.stdout.strip() == "False"

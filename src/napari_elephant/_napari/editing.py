@@ -24,7 +24,6 @@ import numpy as np
 
 from napari_elephant._napari.navigation import DIVISION_TAG
 from napari_elephant._napari.viewer_dims import current_t, cursor_world, set_t
-from napari_elephant.core.detection.engine import prediction_params
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.tagsets import find_set, tag_nuclei
@@ -143,6 +142,10 @@ class Editor:
 
     def _params(self) -> Any:
         """Detection settings with the sizes resolved (clicks get the typical size)."""
+        # here, not at the top: the engine loads torch, and napari imports the reader
+        # (which starts the session and its editor) on every file dropped on it
+        from napari_elephant.core.detection.engine import prediction_params
+
         return prediction_params(self.session.require_workspace())
 
     # ------------------------------------------------------- nuclei
