@@ -11,7 +11,8 @@ from napari_elephant._napari.session import session_for
 from napari_elephant._napari.viewer_dims import camera
 from napari_elephant._qt.lineage_view import RELAYOUT_DELAY_MS, LineageView
 from napari_elephant.core.graph import Status
-from napari_elephant.core.lineage_layout import NONE, STATUS_ORDER
+from napari_elephant.core.graph.model import STATUS_ORDER
+from napari_elephant.core.lineage_layout import NONE
 from tests._napari.helpers import division_graph, write_workspace
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from napari_elephant.core.graph import Link, Status, TrackingGraph, make_nucleus
+from napari_elephant.core.graph.model import STATUS_ORDER
 from napari_elephant.core.lineage_layout import (
     NONE,
-    STATUS_ORDER,
     GraphArrays,
     layout_arrays,
     layout_lineage,

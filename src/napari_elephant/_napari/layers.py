@@ -31,11 +31,11 @@ import numpy as np
 from napari_elephant._napari.tracks import TAIL_LENGTH, TRACK_SLACK, track_window, tracks_data
 from napari_elephant.core.graph import Status, TrackingGraph, six_to_cov
 from napari_elephant.core.graph.checking import parent_link_confidence
+from napari_elephant.core.graph.model import STATUS_CODE, STATUS_ORDER
 from napari_elephant.core.io.image import ImageSource
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace
 
-STATUS_ORDER: tuple[Status, ...] = (Status.PREDICTED, Status.ACCEPTED, Status.REJECTED)
 STATUS_COLORS: dict[Status, tuple[float, float, float, float]] = {
     Status.PREDICTED: (0.0, 1.0, 0.0, 1.0),  # green
     Status.ACCEPTED: (0.0, 1.0, 1.0, 1.0),  # cyan
@@ -45,8 +45,7 @@ SELECTED_COLOR = (1.0, 1.0, 1.0, 1.0)
 """Border (and outline) colour of selected nuclei: white stands out from all statuses."""
 _COLOR_TABLE = np.array([STATUS_COLORS[s] for s in STATUS_ORDER], dtype=np.float32)
 _STATUS_NAMES = np.array([s.value for s in STATUS_ORDER], dtype=object)
-_STATUS_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}
-REJECTED_CODE = _STATUS_CODE[Status.REJECTED]
+REJECTED_CODE = STATUS_CODE[Status.REJECTED]
 
 # Keys of layer.metadata that tie a layer to our data model.
 GRAPH_KEY = "elephant_graph"  # the TrackingGraph the layer shows
@@ -124,7 +123,7 @@ def nuclei_arrays(
     tt = np.fromiter((r.t for r in records), np.int64, count=n)
     centers = np.array([r.center for r in records], dtype=np.float64).reshape(n, 3)
     covs = six_to_cov(np.array([r.cov for r in records], dtype=np.float64).reshape(n, 6))
-    codes = np.fromiter((_STATUS_CODE[r.status] for r in records), np.int8, count=n)
+    codes = np.fromiter((STATUS_CODE[r.status] for r in records), np.int8, count=n)
     # equal-volume radius = (product of semi-axes)^(1/3) = det(cov)^(1/6)
     radius = np.abs(np.linalg.det(covs)) ** (1.0 / 6.0) if n else np.zeros(0)
     q = (np.nan if r.confidence is None else r.confidence for r in records)

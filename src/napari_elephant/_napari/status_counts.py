@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from napari_elephant._napari.layers import STATUS_ORDER
 from napari_elephant.core.graph import TrackingGraph
-
-_STATUS_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}
+from napari_elephant.core.graph.model import STATUS_CODE, STATUS_ORDER
 
 
 @dataclass(frozen=True)
@@ -34,11 +32,11 @@ def timepoint_tally(graph: TrackingGraph, t: int) -> np.ndarray:
     out = np.zeros((2, len(STATUS_ORDER)), dtype=np.int64)
     ids = graph.ids_at(t).tolist()
     for n in graph.nuclei(ids):
-        out[0, _STATUS_CODE[n.status]] += 1
+        out[0, STATUS_CODE[n.status]] += 1
     succ = graph.nx_graph._succ
     for p in ids:
         for d in succ[p].values():
-            out[1, _STATUS_CODE[d["status"]]] += 1
+            out[1, STATUS_CODE[d["status"]]] += 1
     return out
 
 

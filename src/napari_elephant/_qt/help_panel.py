@@ -28,9 +28,9 @@ from qtpy.QtWidgets import (
 )
 
 from napari_elephant._napari.keymap import Keymap
-from napari_elephant._napari.layers import STATUS_ORDER
 from napari_elephant._napari.session import ElephantSession
 from napari_elephant._qt.panel_tools import connect_while_alive, run_reporting
+from napari_elephant.core.graph.model import STATUS_ORDER
 
 COUNT_DELAY_MS = 50
 KINDS = ("nuclei", "links")

@@ -10,7 +10,8 @@ from qtpy.QtWidgets import QWidget
 from vispy import scene
 
 from napari_elephant._napari.layers import STATUS_COLORS
-from napari_elephant.core.lineage_layout import STATUS_ORDER, LineageLayout
+from napari_elephant.core.graph.model import STATUS_ORDER
+from napari_elephant.core.lineage_layout import LineageLayout
 
 NODE_PX, HIGHLIGHT_PX, FOLD_PX = 6.0, 14.0, 9.0
 AXIS_PX = 44  # the time axis' width, labels and ticks

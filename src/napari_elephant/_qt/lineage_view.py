@@ -47,6 +47,7 @@ from napari_elephant._napari.viewer_dims import centre_on
 from napari_elephant._qt.lineage_canvas import LineageCanvas
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
+from napari_elephant.core.graph.model import STATUS_ORDER
 from napari_elephant.core.lineage_arrays import LiveArrays
 from napari_elephant.core.lineage_features import (
     FEATURES,
@@ -56,7 +57,6 @@ from napari_elephant.core.lineage_features import (
 )
 from napari_elephant.core.lineage_layout import (
     NONE,
-    STATUS_ORDER,
     graph_arrays,
     layout_arrays,
     layout_lineage,

@@ -26,10 +26,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_elephant._napari.layers import STATUS_ORDER
 from napari_elephant._napari.session import ElephantSession
 from napari_elephant._napari.viewer_workspace import layer_needs_axes, layer_voxel_size
 from napari_elephant._qt.panel_tools import button, row, run_reporting
+from napari_elephant.core.graph.model import STATUS_ORDER
 from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK
 from napari_elephant.core.units import VoxelSize
 

@@ -14,9 +14,9 @@ from dataclasses import replace
 import numpy as np
 
 from napari_elephant.core.graph.graph import TrackingGraph
-from napari_elephant.core.lineage_layout import STATUS_ORDER, graph_arrays
+from napari_elephant.core.graph.model import STATUS_CODE
+from napari_elephant.core.lineage_layout import graph_arrays
 
-_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}
 _SIGNALS = ("nuclei_added", "nuclei_removed", "nuclei_updated", "links_added",
             "links_removed", "links_updated")  # fmt: skip
 
@@ -66,12 +66,12 @@ class LiveArrays:
     def _columns(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         nuclei = list(self.graph.nuclei(ids.tolist()))
         t = np.array([n.t for n in nuclei], dtype=np.int64)
-        return t, np.array([_CODE[n.status] for n in nuclei], dtype=np.int8)
+        return t, np.array([STATUS_CODE[n.status] for n in nuclei], dtype=np.int8)
 
     # ------------------------------------------------------------- links
     def _on_links_added(self, keys: tuple[tuple[int, int], ...]) -> None:
         a, (p, c) = self.arrays, _pairs(keys)
-        s = np.array([_CODE[self.graph.link(*k).status] for k in keys], dtype=np.int8)
+        s = np.array([STATUS_CODE[self.graph.link(*k).status] for k in keys], dtype=np.int8)
         self.arrays = replace(
             a,
             link_parent=np.concatenate([a.link_parent, p]),
@@ -96,7 +96,9 @@ class LiveArrays:
         )
         status = a.link_status.copy()
         for r in rows.tolist():
-            status[r] = _CODE[self.graph.link(int(a.link_parent[r]), int(a.link_child[r])).status]
+            status[r] = STATUS_CODE[
+                self.graph.link(int(a.link_parent[r]), int(a.link_child[r])).status
+            ]
         self.arrays = replace(a, link_status=status)
 
 

@@ -26,13 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from napari_elephant.core.graph.graph import TrackingGraph
-from napari_elephant.core.graph.model import Status
+from napari_elephant.core.graph.model import STATUS_CODE, Status
 from napari_elephant.core.graph.store import gc_paused
 
-STATUS_ORDER: tuple[Status, ...] = (Status.PREDICTED, Status.ACCEPTED, Status.REJECTED)
-"""Meaning of the int8 status codes of a layout (index into this tuple)."""
-_CODE = {s: i for i, s in enumerate(STATUS_ORDER)}
-_REJECTED = _CODE[Status.REJECTED]
+_REJECTED = STATUS_CODE[Status.REJECTED]
 NONE = -1
 
 
@@ -97,13 +94,13 @@ def graph_arrays(graph: TrackingGraph) -> GraphArrays:
         ids = np.fromiter(nodes, np.int64, count=len(nodes))
         records = [d["nucleus"] for d in nodes.values()]
         t = np.fromiter((r.t for r in records), np.int64, count=len(records))
-        status = np.fromiter((_CODE[r.status] for r in records), np.int8, count=len(records))
+        status = np.fromiter((STATUS_CODE[r.status] for r in records), np.int8, count=len(records))
         parents, children, link_status = [], [], []
         for c, ps in pred.items():
             for p, d in ps.items():
                 parents.append(p)
                 children.append(c)
-                link_status.append(_CODE[d["status"]])
+                link_status.append(STATUS_CODE[d["status"]])
     order = np.argsort(ids, kind="stable")
     return GraphArrays(
         ids[order],

@@ -38,6 +38,11 @@ class Status(str, Enum):
         return self.value
 
 
+STATUS_ORDER: tuple[Status, ...] = tuple(Status)
+"""The order of statuses wherever they are int8 codes (layouts, tallies, colours)."""
+STATUS_CODE: dict[Status, int] = {s: i for i, s in enumerate(STATUS_ORDER)}
+
+
 class Origin(str, Enum):
     """Who created a nucleus: the user or the detection model."""
 
