@@ -40,6 +40,14 @@ _S = TypeVar("_S", bound="GraphStore")
 CONFIDENCE = "confidence"  # edge data key of a link's confidence, absent when it has none
 
 
+def _edge_data(lk: Link) -> dict:
+    """An edge's data: its status, and its confidence when it has one."""
+    data: dict = {"status": lk.status}
+    if lk.confidence is not None:
+        data[CONFIDENCE] = lk.confidence
+    return data
+
+
 def _link(parent: int, child: int, data: dict) -> Link:
     """The Link record of an edge and its data."""
     return Link(parent, child, data["status"], data.get(CONFIDENCE))
@@ -88,6 +96,15 @@ class _TimeIndex:
     def add(self, t: int, nid: int) -> None:
         self.ids.setdefault(t, set()).add(nid)
         self._cache.pop(t, None)
+
+    def add_many(self, nuclei: Iterable[Nucleus]) -> None:
+        """Index many nuclei at once (a load): each timepoint's cache dropped once."""
+        touched = set()
+        for n in nuclei:
+            self.ids.setdefault(n.t, set()).add(n.id)
+            touched.add(n.t)
+        for t in touched:
+            self._cache.pop(t, None)
 
     def discard(self, t: int, nid: int) -> None:
         ids = self.ids.get(t)
@@ -269,9 +286,10 @@ class GraphStore:
         ids = [n.id for n in nuclei]
         if len(set(ids)) != len(ids) or any(i in self._g for i in ids):
             raise GraphError("a nucleus with this id already exists")
+        add_node = self._g.add_node
         for n in nuclei:
-            self._g.add_node(n.id, nucleus=n)
-            self._time.add(n.t, n.id)
+            add_node(n.id, nucleus=n)
+        self._time.add_many(nuclei)
         if ids:
             self._next_id = max(self._next_id, max(ids) + 1)
             self.events.nuclei_added.emit(tuple(ids))
@@ -305,10 +323,7 @@ class GraphStore:
         """Add links between existing nuclei, within the one-parent, two-children limits."""
         self._revision += 1
         check_new_links(self._g, self.nucleus, links)  # refuse before touching anything
-        for lk in links:
-            self._g.add_edge(lk.parent, lk.child, status=lk.status)
-            if lk.confidence is not None:
-                self._g._succ[lk.parent][lk.child][CONFIDENCE] = lk.confidence
+        self._g.add_edges_from((lk.parent, lk.child, _edge_data(lk)) for lk in links)
         if links:
             self.events.links_added.emit(tuple(lk.key for lk in links))
 
