@@ -59,8 +59,8 @@ FACE_ALPHA = 0.2
 BORDER_WIDTH = 0.12  # of the diameter
 SELECTED_BORDER_WIDTH = 0.3
 CONTRAST_SAMPLE_VOXELS = 2_000_000
-LayerData = tuple[Any, dict[str, Any], str]  # napari's (data, kwargs, layer type)
 """Most voxels read to guess contrast limits: napari would otherwise read the movie."""
+LayerData = tuple[Any, dict[str, Any], str]  # napari's (data, kwargs, layer type)
 
 
 def layer_scale(voxel: VoxelSize | None) -> tuple[float, float, float, float]:
