@@ -98,7 +98,7 @@ class LineageView(QWidget):
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
         self.selection = self.session.selection  # shared by every view of this viewer
-        self.layout_ = layout_lineage(self._graph_or_empty())
+        self.layout_ = layout_lineage(TrackingGraph())  # until relayout reads the graph
         self._segments = link_segments(self.layout_)
         self._shown_root: int | None = None
         self.folded: set[int] = set()  # nuclei whose descendants are folded away
