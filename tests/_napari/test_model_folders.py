@@ -62,3 +62,14 @@ def test_use_pretrained_copies_the_shipped_model(ws) -> None:
     folder = mf.model_folder(ws, "detection")
     assert has_checkpoint(folder) and folder != pretrained_dir()
     assert mf.model_info(ws, "detection").startswith("the pretrained model")
+
+
+def test_reset_of_a_model_kept_elsewhere_removes_the_link_not_the_model(ws, tmp_path) -> None:
+    shared = fake_model(tmp_path / "shared" / "detection")
+    folder = mf.model_folder(ws, "detection")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.symlink_to(shared, target_is_directory=True)
+    assert "last round 5 steps" in mf.model_info(ws, "detection")
+    assert mf.reset_model(ws, "detection")
+    assert mf.model_info(ws, "detection") == "not trained yet"
+    assert has_checkpoint(shared)  # the model the link pointed to is whole

@@ -18,6 +18,7 @@ from napari_elephant.core.detection.engine import detection_dir
 from napari_elephant.core.detection.pretrained import require_pretrained
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.flow.engine import flow_dir
+from napari_elephant.core.leftovers import present, remove_tree
 from napari_elephant.core.training.checkpoint import (
     copy_checkpoint,
     has_checkpoint,
@@ -54,11 +55,12 @@ def model_info(ws: Workspace, kind: str) -> str:
 
 
 def reset_model(ws: Workspace, kind: str) -> bool:
-    """Delete the model folder; True when there was one."""
+    """Delete the model folder (a link to one elsewhere: the link); True when there was
+    one."""
     folder = model_folder(ws, kind)
-    if not folder.exists():
+    if not present(folder):
         return False
-    shutil.rmtree(folder)
+    remove_tree(folder)
     return True
 
 

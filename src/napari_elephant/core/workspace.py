@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -37,6 +36,7 @@ from napari_elephant.core.io.image import (
     ImageSource,
     open_image,
 )
+from napari_elephant.core.leftovers import present, remove_tree
 from napari_elephant.core.params import ParameterSets
 from napari_elephant.core.tagsets import TagSet
 from napari_elephant.core.units import VoxelSize
@@ -177,19 +177,17 @@ class Workspace:
         final, tmp, old = _graph_paths(self.path)
         done = _done_marker(self.path)
         done.unlink(missing_ok=True)
-        if _present(tmp):
-            _remove_tree(tmp)
+        remove_tree(tmp)
         write_geff(self.graph, tmp)
         if still_valid is not None and not still_valid():
-            _remove_tree(tmp)
+            remove_tree(tmp)
             return False
         atomic_write_text(done, "the graph in graph.geff.tmp is complete\n")
-        if _present(final):
+        if present(final):
             final.rename(old)
         tmp.rename(final)
         done.unlink()
-        if _present(old):
-            _remove_tree(old)
+        remove_tree(old)
         return True
 
     # ----------------------------------------------------------- helpers
@@ -255,20 +253,6 @@ def _relative_if_possible(image: Path, root: Path) -> str:
         return str(image.resolve())
 
 
-def _present(path: Path) -> bool:
-    """There is something at path (a dangling symlink counts: it is in the way)."""
-    return path.is_symlink() or path.exists()
-
-
-def _remove_tree(path: Path) -> None:
-    """Remove a leftover graph folder; a symlink is unlinked, never followed, so a
-    folder it points to (kept on another disk, say) is not emptied."""
-    if path.is_symlink():
-        path.unlink()
-    else:
-        shutil.rmtree(path)
-
-
 def _graph_paths(root: Path) -> tuple[Path, Path, Path]:
     return root / GRAPH, root / (GRAPH + ".tmp"), root / (GRAPH + ".old")
 
@@ -294,11 +278,9 @@ def _recover_graph(root: Path) -> Path:
             tmp.rename(final)
         elif old.exists():
             old.rename(final)
-    if _present(tmp):  # a save that died while writing: the final graph is intact
-        _remove_tree(tmp)
+    remove_tree(tmp)  # a save that died while writing: the final graph is intact
     done.unlink(missing_ok=True)
-    if _present(old):
-        _remove_tree(old)
+    remove_tree(old)
     return final
 
 

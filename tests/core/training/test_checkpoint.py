@@ -232,3 +232,17 @@ def test_leftovers_of_a_killed_save_never_hide_the_checkpoint(saved, model, left
     assert ckpt.load_checkpoint(saved).extra["step"] == 7
     ckpt.save_checkpoint(saved, model, CONFIG, extra={"step": 8})
     assert not other.exists() and ckpt.load_checkpoint(saved).extra["step"] == 8
+
+
+@pytest.mark.parametrize("leftover", [".tmp", ".old"])
+def test_leftovers_that_are_symlinks_are_unlinked_never_followed(saved, model, tmp_path, leftover):
+    """As for the graph: a leftover that is a link elsewhere is removed as a link, the
+    folder it points to keeps its files, and the save goes through."""
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("weeks of work")
+    saved.with_name(saved.name + leftover).symlink_to(outside, target_is_directory=True)
+    ckpt.save_checkpoint(saved, model, CONFIG, extra={"step": 8})
+    assert ckpt.load_checkpoint(saved).extra["step"] == 8
+    assert (outside / "keep.txt").read_text() == "weeks of work"
+    assert sorted(p.name for p in saved.parent.iterdir()) == ["detection"]

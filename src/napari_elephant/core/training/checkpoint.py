@@ -34,6 +34,7 @@ from torch import nn
 
 from napari_elephant.core.detection.model import DetectionUNet, UNetConfig
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
+from napari_elephant.core.leftovers import present, remove_tree
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -161,7 +162,7 @@ def _swap_in(folder: Path, write: Callable[[Path], None]) -> None:
     tmp, old = _beside(folder, ".tmp"), _beside(folder, ".old")
     _settle(folder)
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         tmp.mkdir(parents=True)
         write(tmp)
     except OSError as error:
@@ -170,10 +171,10 @@ def _swap_in(folder: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if folder.exists():
+    if present(folder):
         folder.rename(old)
     tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)
 
 
 def _beside(folder: Path, suffix: str) -> Path:
@@ -186,15 +187,16 @@ def _complete(folder: Path) -> bool:
 
 def _settle(folder: Path) -> None:
     """Finish a swap a crash interrupted (the writer does this, under its lock): the
-    folder is missing only between the two renames, when tmp is whole."""
+    folder is missing only between the two renames, when tmp is whole.  Leftovers that
+    are links are unlinked, never followed (:mod:`napari_elephant.core.leftovers`)."""
     tmp, old = _beside(folder, ".tmp"), _beside(folder, ".old")
-    if not folder.exists():
+    if not present(folder):
         if _complete(tmp):
             tmp.rename(folder)
-        elif old.exists():
+        elif present(old):
             old.rename(folder)
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
+    if present(folder):
+        remove_tree(old)
 
 
 def _readable(folder: Path) -> Path:
