@@ -2,9 +2,9 @@
 
 Each applied, undone or redone action marks the workspace dirty; the save
 waits for a quiet moment (the Qt side gives it a single-shot QTimer, whose
-``start()`` restarts it) so a burst of keys costs one write.  Without a timer the save is
-immediate.  ``Workspace.save_graph`` is atomic (write aside, then rename),
-so a crash mid-save keeps the previous graph.  Switching workspaces, closing
+``start()`` restarts it) so a burst of keys costs one write.  Without a
+timer the save is immediate.  ``Workspace.save_graph`` is atomic (write
+aside, then rename), so a crash mid-save keeps the previous graph.  Switching workspaces, closing
 the window and quitting flush a pending save.
 
 Without the dock (a workspace dropped on napari) a :class:`ThreadTimer` waits

@@ -4,8 +4,9 @@ While on, a change to an accepted or rejected nucleus (added, edited,
 status set, deleted) starts a restartable delay; when the user pauses, one
 short interactive training round runs, then the current timepoint is
 predicted again (the round its owner passes in, :meth:`SessionJobs.live_round`).
-Changes made while a round runs queue one more round, never several.  Predictions themselves do
-not trigger rounds: a merge only adds and removes *predicted* nuclei.
+Changes made while a round runs queue one more round, never several.
+Predictions themselves do not trigger rounds: a merge only adds and removes
+*predicted* nuclei.
 
 The delay is a single-shot timer the Qt side provides (``use_timer``), as
 for the autosave; without one a change starts the round at once.

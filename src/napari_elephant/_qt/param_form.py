@@ -6,10 +6,11 @@ booleans magicgui check boxes, integers magicgui spin boxes bounded by the
 field's limits; everything magicgui has no widget for is a text field parsed
 leniently and validated by the model itself: "a number or auto", optional
 tuples and seeds, and floats (magicgui's float box rounds to a fixed number of
-decimals, which would turn a learning rate of 1e-5 into 0).  An edit is assigned to the bound model
-instance (``validate_assignment`` checks it); a value the model refuses is
-marked red with the reason and not kept; an accepted one calls
-``on_change`` (the docks save the workspace settings there).
+decimals, which would turn a learning rate of 1e-5 into 0).  An edit is
+assigned to the bound model instance (``validate_assignment`` checks it); a
+value the model refuses is marked red with the reason and not kept; an
+accepted one calls ``on_change`` (the docks save the workspace settings
+there).
 """
 
 from __future__ import annotations
