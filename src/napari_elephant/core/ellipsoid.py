@@ -74,6 +74,11 @@ def six_det(six: np.ndarray) -> np.ndarray:
     return zz * (yy * xx - yx**2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
 
 
+def six_volume(six: np.ndarray) -> np.ndarray:
+    """(n,) volume (µm³) of the ellipsoids of (n, 6) covariance entries: 4/3 π √det."""
+    return 4.0 / 3.0 * np.pi * np.sqrt(np.maximum(six_det(six), 0.0))
+
+
 def equal_volume_radius(six: np.ndarray) -> np.ndarray:
     """(n,) radius (µm) of the sphere of equal volume of (n, 6) covariance entries:
     det^(1/6) (what ``Nucleus.radius`` gives one at a time)."""

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from napari_elephant.core.ellipsoid import six_det
+from napari_elephant.core.ellipsoid import six_volume
 from napari_elephant.core.graph.graph import TrackingGraph
 from napari_elephant.core.lineage_layout import LineageLayout
 
@@ -34,7 +34,7 @@ def feature_values(graph: TrackingGraph, ids: np.ndarray, name: str) -> np.ndarr
     nuclei = list(graph.nuclei(ids.tolist()))
     if name == "volume":
         six = np.array([n.cov for n in nuclei], dtype=np.float64).reshape(-1, 6)
-        return 4.0 / 3.0 * np.pi * np.sqrt(np.maximum(six_det(six), 0.0))
+        return six_volume(six)
     if name == "confidence":
         return np.array([np.nan if n.confidence is None else n.confidence for n in nuclei])
     return np.array([_speed(graph, n.id) for n in nuclei], dtype=np.float64)

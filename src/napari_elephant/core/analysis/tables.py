@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_elephant.core.ellipsoid import equal_volume_radius, six_det
+from napari_elephant.core.ellipsoid import equal_volume_radius, six_volume
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.tagsets import set_names, value_of
@@ -159,7 +159,7 @@ def sizes(lin: Lineage) -> tuple[str, np.ndarray]:
     """("volume", µm³) in 3D or ("area", µm²) in 2D, per nucleus."""
     if lin.two_d:  # a flat ellipsoid's zz is the product of the ellipse's semi-axes
         return "area", np.pi * lin.six[:, 0]
-    return "volume", 4.0 / 3.0 * np.pi * np.sqrt(np.maximum(six_det(lin.six), 0.0))
+    return "volume", six_volume(lin.six)
 
 
 def nuclei_table(lin: Lineage) -> Table:
