@@ -78,15 +78,7 @@ def test_an_import_killed_at_any_moment_leaves_the_old_graph_or_the_new(tmp_path
     write_csv(extra, tmp_path / "more.csv")
     rng = np.random.default_rng(0)
     for _ in range(2):
-        child = subprocess.Popen(
-            [sys.executable, "-m", "napari_elephant", "import", str(path),
-             str(tmp_path / "more.csv")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=child_env(),
-        )  # fmt: skip
-        time.sleep(float(rng.uniform(1.0, 4.0)))
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        _killed(["import", str(path), str(tmp_path / "more.csv")], float(rng.uniform(1.0, 4.0)))
         n = len(Workspace.open(path).graph)
         assert n in (before, before + 3000), n  # all or nothing
         before = n
