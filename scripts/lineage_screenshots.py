@@ -21,23 +21,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from analysis_screenshots import placeholder_workspace, settle
 
-
-def branch(graph, nid: int) -> list[int]:
-    """The nucleus and all its descendants."""
-    stack, out = [nid], []
-    while stack:
-        out.append(stack.pop())
-        stack.extend(graph.children(out[-1]))
-    return out
+from napari_elephant.core.tagsets import sub_lineage
 
 
 def division_to_fold(graph) -> int:
     """In the tree of the biggest early branch, the division nearest the middle of
     the movie: folding it shows its tree close up beside the unfolded half."""
     early = [n.id for n in graph.nuclei() if n.t <= 1 and len(graph.children(n.id)) == 2]
-    top = max(early, key=lambda nid: len(branch(graph, nid)))
+    top = max(early, key=lambda nid: len(sub_lineage(graph, [nid])))
     middle = np.median([n.t for n in graph.nuclei()])
-    inside = [nid for nid in branch(graph, top) if len(graph.children(nid)) == 2]
+    inside = [nid for nid in sub_lineage(graph, [top]) if len(graph.children(nid)) == 2]
     return min(inside, key=lambda nid: abs(graph.nucleus(nid).t - middle))
 
 
