@@ -47,7 +47,7 @@ from napari_elephant._napari.viewer_dims import centre_on
 from napari_elephant._qt.lineage_canvas import LineageCanvas
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
-from napari_elephant.core.graph.model import STATUS_ORDER
+from napari_elephant.core.graph.model import STATUS_CODE, STATUS_ORDER
 from napari_elephant.core.lineage_arrays import LiveArrays
 from napari_elephant.core.lineage_features import (
     FEATURES,
@@ -72,7 +72,7 @@ LINEAGE_NAME = "Lineage"
 RELAYOUT_DELAY_MS = 150  # quiet time after the last graph event before re-laying out
 PICK_PX, CLICK_SLOP_PX = 8.0, 4.0
 MAX_LABELS = 150  # nodes in view at most for their ids to be written beside them
-_REJECTED = STATUS_ORDER.index(Status.REJECTED)
+_REJECTED = STATUS_CODE[Status.REJECTED]
 _MOD_NAMES = {"Control": "Ctrl", "Shift": "Shift", "Alt": "Alt", "Meta": "Meta"}
 _MODIFIERS = set(_MOD_NAMES)
 _TOPOLOGY_EVENTS = (
@@ -218,7 +218,7 @@ class LineageView(QWidget):
         graph, lay = self._graph, self.layout_
         if graph is None or self._timer.isActive() or self.axis.currentText() in FEATURES:
             return self._schedule()  # a feature (a size, a confidence) may have changed
-        codes = np.array([STATUS_ORDER.index(graph.nucleus(i).status) for i in ids], np.int8)
+        codes = np.array([STATUS_CODE[graph.nucleus(i).status] for i in ids], np.int8)
         rows = lay.indices(np.array(ids, dtype=np.int64))
         leaves_lineage = not self.show_rejected.isChecked() and np.any(codes == _REJECTED)
         if np.any(rows == NONE) or leaves_lineage:
