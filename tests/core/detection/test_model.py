@@ -230,3 +230,15 @@ def test_a_network_remembers_how_its_inputs_were_normalised():
     assert UNetConfig.from_dict(saved).normalization == "minmax"
     with pytest.raises(InvalidInputError, match="normalization"):
         UNetConfig.from_dict({**saved, "normalization": "gamma"})
+
+
+def test_a_shell_on_the_meta_device_draws_no_weights(monkeypatch):
+    # drawing values on the meta device imports torch's compiler (seconds): a shell
+    # built to check a checkpoint's shapes must skip the initialisation
+    def refuse(*args, **kwargs):
+        raise AssertionError("initialised a meta tensor")
+
+    monkeypatch.setattr(nn.init, "kaiming_normal_", refuse)
+    with torch.device("meta"):
+        shell = DetectionUNet(default_config(VoxelSize(2.0, 0.5, 0.5)))
+    assert all(p.is_meta for p in shell.parameters())

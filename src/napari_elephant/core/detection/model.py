@@ -358,8 +358,14 @@ def _block_flat(block: nn.Sequential, x: torch.Tensor, z_axis: int) -> torch.Ten
 
 
 def init_weights(model: nn.Module) -> None:
-    """Kaiming fan-in for convolutions, zero biases, GroupNorm weight 1 / bias 0."""
+    """Kaiming fan-in for convolutions, zero biases, GroupNorm weight 1 / bias 0.
+
+    A network built on the meta device (a shell to check a checkpoint's shapes)
+    has no values to draw: drawing them there imports torch's compiler (2.5 s).
+    """
     for module in model.modules():
+        if is_meta(module):
+            continue
         if isinstance(module, nn.Conv3d):
             nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
             if module.bias is not None:
@@ -367,6 +373,12 @@ def init_weights(model: nn.Module) -> None:
         elif isinstance(module, nn.GroupNorm):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+
+
+def is_meta(module: nn.Module) -> bool:
+    """Whether ``module``'s own weights live on the meta device (shapes only)."""
+    weight = getattr(module, "weight", None)
+    return isinstance(weight, torch.Tensor) and weight.is_meta
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: tuple[int, ...], mode: str) -> torch.Tensor:

@@ -42,6 +42,7 @@ from napari_elephant.core.detection.model import (
     UNetConfig,
     crop_to,
     internal_order,
+    is_meta,
     pad_to_multiple,
     pooling_schedule,
 )
@@ -230,9 +231,10 @@ class FlowUNet(nn.Module):
 
 
 def init_weights(model: nn.Module, slope: float = NEGATIVE_SLOPE) -> None:
-    """Kaiming fan-in (for the LeakyReLU slope) for convolutions, zero biases."""
+    """Kaiming fan-in (for the LeakyReLU slope) for convolutions, zero biases; a
+    shell on the meta device is left alone (see the detection network's)."""
     for module in model.modules():
-        if isinstance(module, nn.Conv3d):
+        if isinstance(module, nn.Conv3d) and not is_meta(module):
             nn.init.kaiming_normal_(
                 module.weight, a=slope, mode="fan_in", nonlinearity="leaky_relu"
             )
