@@ -194,3 +194,21 @@ def test_a_round_holds_the_unlabelled_voxels_only_of_a_network_trained_here(trai
     assert seen["held"] is None  # a new network has to adapt everywhere
     drain(engine.train_round(trained, CPU, two.model_copy(update={"hold_unlabelled": 0.0}), [0]))
     assert seen["held"] is None
+
+
+def _weights(ws: Workspace) -> dict[str, torch.Tensor]:
+    model, _, _ = engine.load_model(ws, CPU)
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_a_round_from_a_trained_network_keeps_its_first_level_unless_asked(trained):
+    three = FAST.model_copy(update={"steps": 3, "hold_unlabelled": 0.0})
+    for tune_first, first_moves in ((False, False), (True, True)):
+        before = _weights(trained)
+        params = three.model_copy(update={"fine_tune_first_level": tune_first})
+        drain(engine.train_round(trained, CPU, params, [0]))
+        after = _weights(trained)
+        moved = {k for k in before if not torch.equal(before[k], after[k])}
+        first = {k for k in before if k.startswith("encoders.0.")}
+        assert bool(moved & first) is first_moves
+        assert moved - first  # the rest of the network learns either way

@@ -200,6 +200,8 @@ def train_round(
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
+    if not fresh and not params.fine_tune_first_level:
+        model.encoders[0].requires_grad_(False)  # no gradient: Adam leaves it as it is
     outcome = yield from _train(
         model,
         optimizer,
@@ -211,6 +213,7 @@ def train_round(
         stop=stop,
         held=_held_copy(model, params, trained_here=optimizer_state is not None),
     )
+    model.requires_grad_(True)
     if outcome.steps > 0:
         save_checkpoint(
             detection_dir(ws),
