@@ -100,7 +100,7 @@ FULL = Sizes(
     memory_nuclei=400,
     warmup=2,
     repeats=5,
-    predict_repeats=3,
+    predict_repeats=5,
     round_training={"steps": ROUND_STEPS},
     both_rounds=True,
 )
@@ -196,20 +196,22 @@ def time_train_steps(
     return times[s.warmup :]
 
 
-def time_prediction(
-    config: UNetConfig, volume: np.ndarray, device: torch.device, repeats: int
-) -> float:
-    """Median seconds of predict_tiled on ``volume`` (after one warm-up)."""
+def time_predictions(
+    configs: dict[str, UNetConfig], volume: np.ndarray, device: torch.device, repeats: int
+) -> dict[str, float]:
+    """Median seconds of predict_tiled on ``volume`` per network (after one warm-up),
+    the networks taking turns so that a noisy machine slows each of them alike."""
     torch.manual_seed(0)
-    model = DetectionUNet(config).to(device)
+    models = {name: DetectionUNet(config).to(device) for name, config in configs.items()}
     amp = device.type == "cuda"  # as engine.predict_volume does
-    predict_tiled(model, volume, device=device, amp=amp)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict_tiled(model, volume, device=device, amp=amp)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for repeat in range(repeats + 1):
+        for name, model in models.items():
+            start = time.perf_counter()
+            predict_tiled(model, volume, device=device, amp=amp)
+            if repeat:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def network_section(movie: SyntheticMovie, device: torch.device, s: Sizes) -> list:
@@ -219,20 +221,19 @@ def network_section(movie: SyntheticMovie, device: torch.device, s: Sizes) -> li
     crop, batch = crop_shape(TrainingParams(), grid), TrainingParams().batch_size
     shape = item.volume.shape
     print(f"\n== networks (training crops {crop} × {batch}, prediction of {shape}) ==")
-    seconds = {}
-    for name, make in NETWORKS.items():
-        config = make(movie.voxel_size)
+    configs = {name: make(movie.voxel_size) for name, make in NETWORKS.items()}
+    seconds = time_predictions(configs, item.volume, device, s.predict_repeats)
+    for name, config in configs.items():
         n_params = count_parameters(DetectionUNet(config))
         steps = time_train_steps(config, item, movie, device, s)
-        pred = time_prediction(config, item.volume, device, s.predict_repeats)
+        pred = seconds[name]
         tiles = default_tile_shape(shape, multiple=config.size_multiple)
         print(
             f"{name:>8}: {n_params:,} parameters; training step {median_ms(steps)} "
             f"(median of {len(steps)}, min {min(steps) * 1000:.0f} ms); "
             f"prediction {pred:.2f} s = {item.volume.size / pred / 1e6:.2f} Mvoxel/s "
-            f"(tile {tiles}, median of {s.predict_repeats})"
+            f"(tile {tiles}, median of {s.predict_repeats}, the networks taking turns)"
         )
-        seconds[name] = pred
     ratio = seconds["paper"] / seconds["default"]
     print(f"prediction: default network {ratio:.2f}× as fast as the paper's (same run)")
     return [

@@ -205,3 +205,13 @@ def test_prediction_with_a_border_has_the_volume_shape_and_differs_only_near_edg
         mirrored[:, 2:-2, 2:-2, 2:-2], plain[:, 2:-2, 2:-2, 2:-2], atol=1e-5
     )
     assert not np.allclose(mirrored[:, :, :, 0], plain[:, :, :, 0])
+
+
+def test_prediction_flushes_denormals_on_its_thread():
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    try:
+        predict_tiled(local_model(), np.zeros((4, 8, 8), np.float32), border=NONE)
+        assert (torch.tensor([1e-39]) * 1.0).item() == 0.0
+    finally:
+        torch.set_flush_denormal(False)

@@ -105,3 +105,19 @@ def test_fast_layout_makes_cpu_convolutions_channels_last_with_the_same_output()
     other = torch.nn.Conv3d(2, 2, 3)
     dev.fast_layout(other, torch.device("meta"))  # not a CPU: left alone
     assert other.weight.is_contiguous()
+
+
+def _denormal_survives() -> bool:
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # below float32's normal range
+    return bool((tiny * 1.0).item() != 0.0)
+
+
+def test_training_and_prediction_threads_flush_denormals():
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    try:
+        assert _denormal_survives()
+        dev.flush_denormals()
+        assert not _denormal_survives()  # the slow microcode path is never taken
+    finally:
+        torch.set_flush_denormal(False)

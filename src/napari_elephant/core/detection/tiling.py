@@ -45,7 +45,7 @@ import torch
 
 from napari_elephant.core.detection.empty_tiles import empty_tiles
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.training.device import fast_layout
+from napari_elephant.core.training.device import fast_layout, flush_denormals
 
 MAX_TILE = (32, 256, 256)
 DEFAULT_OVERLAP = (4, 32, 32)
@@ -263,6 +263,7 @@ def predict_tiled(
     ``skip_empty``: tiles where nothing stands out of the noise
     (:func:`empty_tiles`) are background without running the network.
     """
+    flush_denormals()
     vol, inner = mirror_border(_check_volume(volume), border)
     dev = torch.device(device) if device is not None else _model_device(model)
     if tile_shape is None:

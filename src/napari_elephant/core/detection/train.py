@@ -31,6 +31,7 @@ from napari_elephant.core.training.averaging import WeightAverage
 from napari_elephant.core.training.device import (
     autocast_context,
     fast_layout,
+    flush_denormals,
     make_grad_scaler,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
@@ -206,6 +207,7 @@ def train_detection(
     voxels no annotation labels, the round is pulled towards its answers
     (weight ``params.hold_unlabelled``, :func:`.losses.hold_loss`).
     """
+    flush_denormals()
     rng = np.random.default_rng(params.seed)
     augmenter = Augmenter(rng, voxel_size=voxel_size) if params.augment else None
     scaler = make_grad_scaler(device)

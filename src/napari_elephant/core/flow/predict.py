@@ -27,6 +27,7 @@ from napari_elephant.core.detection.tiling import (
 )
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.flow.model import to_voxels
+from napari_elephant.core.training.device import flush_denormals
 from napari_elephant.core.units import VoxelSize
 
 
@@ -39,6 +40,7 @@ def predict_normalised(
     overlap: Sequence[int] = DEFAULT_OVERLAP,
 ) -> np.ndarray:
     """The network's blended output (3, Z, Y, X) float32 for normalised frames t-1, t."""
+    flush_denormals()
     frames = _check_frames(prev, curr)
     shape = frames.shape[1:]
     if tile_shape is None:

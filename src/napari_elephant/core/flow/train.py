@@ -42,7 +42,11 @@ from napari_elephant.core.flow.labels import (
 from napari_elephant.core.flow.losses import flow_loss
 from napari_elephant.core.flow.model import FlowUNet
 from napari_elephant.core.params import FlowParams
-from napari_elephant.core.training.device import autocast_context, make_grad_scaler
+from napari_elephant.core.training.device import (
+    autocast_context,
+    flush_denormals,
+    make_grad_scaler,
+)
 from napari_elephant.core.training.progress import Progress, StopFlag
 from napari_elephant.core.units import VoxelSize
 
@@ -235,6 +239,7 @@ def train_flow(
 
     The model's own ``config.scale`` defines the labels.
     """
+    flush_denormals()
     rng = np.random.default_rng(params.seed)
     augmenter = _augmenter(rng, params, voxel_size)
     scaler = make_grad_scaler(device)
