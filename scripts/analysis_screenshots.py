@@ -56,6 +56,8 @@ def main() -> None:
         dock = AnalysisDock(viewer)
         viewer.window.add_dock_widget(dock, name="Analysis")
         dock.resize(520, 620)
+        while dock.reading:  # the lineage is read in a worker thread
+            settle()
         dock.plot_choice.setCurrentIndex(2)  # the cell-cycle lengths
         settle()
         dock.grab().save(f"{args.out}_plot.png")

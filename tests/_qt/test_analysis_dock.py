@@ -17,6 +17,7 @@ def dock(make_napari_viewer, qtbot, tmp_path) -> AnalysisDock:
     session_for(viewer).open_workspace(write_workspace(tmp_path))
     widget = AnalysisDock(viewer)
     qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: not widget.reading, timeout=10_000)
     return widget
 
 
@@ -54,10 +55,13 @@ def test_tracks_jump_to_their_first_nucleus(dock) -> None:
     assert dock.session.selection.current == mother
 
 
-def test_refresh_follows_edits_and_save_writes_the_files(dock, tmp_path, monkeypatch) -> None:
+def test_refresh_follows_edits_and_save_writes_the_files(
+    dock, qtbot, tmp_path, monkeypatch
+) -> None:
     graph = dock.session.graph
     graph.remove_nuclei(graph.ids_at(3).tolist())
     dock.refresh()
+    qtbot.waitUntil(lambda: not dock.reading, timeout=10_000)
     assert dock.proxy.rowCount() == len(graph) and "divisions" in dock.status.text()
     out = tmp_path / "analysis"
     out.mkdir()
@@ -76,3 +80,27 @@ def test_edits_refresh_the_dock_a_moment_later(dock, qtbot) -> None:
     before = dock.proxy.rowCount()
     graph.remove_nuclei(graph.ids_at(3).tolist()[:1])
     qtbot.waitUntil(lambda: dock.proxy.rowCount() == before - 1, timeout=5 * AUTO_REFRESH_MS)
+
+
+def test_the_graph_is_read_off_the_gui_thread_and_again_after_a_refresh_meanwhile(
+    dock, qtbot, monkeypatch
+) -> None:
+    import threading
+
+    from napari_elephant.core.analysis import reading
+
+    threads, real = [], reading.lineage_of
+
+    def spy(graph, two_d=False):
+        threads.append(threading.current_thread())
+        return real(graph, two_d=two_d)
+
+    monkeypatch.setattr(reading, "lineage_of", spy)
+    graph = dock.session.graph
+    dock.refresh()
+    assert dock.reading and dock.status.text() == "reading the lineage…"
+    graph.remove_nuclei(graph.ids_at(3).tolist())
+    dock.refresh()  # while the first read runs: it is read again once that ends
+    qtbot.waitUntil(lambda: len(threads) >= 2 and not dock.reading, timeout=10_000)
+    assert threading.main_thread() not in threads
+    assert dock.proxy.rowCount() == len(graph)

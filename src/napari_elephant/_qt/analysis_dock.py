@@ -9,6 +9,11 @@ and brings the viewer there).  **Refresh** reads the graph again (a whole
 lineage takes about 0.1 s per 10k nuclei, so it is not redone on every
 edit); a new workspace refreshes by itself.  **Save…** writes every table
 and plot, as CSV and PNG, into a folder.
+
+The graph is read in a worker thread (:mod:`~napari_elephant.core.analysis.reading`):
+at 300k nuclei it takes seconds, which opening a workspace used to wait for
+(docs/benchmarks.md, viewer speed).  One read runs at a time; a refresh
+asked for meanwhile reads again once it ends.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from napari.qt.threading import create_worker
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from qtpy.QtWidgets import (
     QComboBox,
@@ -31,14 +37,9 @@ from qtpy.QtWidgets import (
 from napari_elephant._napari.navigation import Navigator
 from napari_elephant._napari.session import session_for
 from napari_elephant._qt.panel_tools import button, connect_while_alive, row, run_reporting
-from napari_elephant.core.analysis.plots import (
-    FIGSIZE,
-    Plot,
-    lineage_plots,
-    tables,
-    write_analysis,
-)
-from napari_elephant.core.analysis.tables import Lineage, Table, csv_cell, is_2d, lineage_of
+from napari_elephant.core.analysis.plots import FIGSIZE, Plot, write_analysis
+from napari_elephant.core.analysis.reading import Analysis, read_analysis
+from napari_elephant.core.analysis.tables import Lineage, Table, csv_cell, is_2d
 
 if TYPE_CHECKING:
     import napari
@@ -87,6 +88,8 @@ class AnalysisDock(QWidget):
         self.lineage: Lineage | None = None
         self.plots: list[Plot] = []
         self.tables: dict[str, Table] = {}
+        self._reader: Any = None  # the worker reading the graph, while one runs
+        self._again = False  # a refresh was asked for while it ran
         self.tabs = QTabWidget()
         self.tabs.addTab(self._plot_page(), "Plots")
         self.tabs.addTab(self._table_page(), "Table")
@@ -145,15 +148,55 @@ class AnalysisDock(QWidget):
         layout.addWidget(self.view)
         return page
 
+    @property
+    def reading(self) -> bool:
+        """Whether a read of the graph is running (tests and scripts wait for it)."""
+        return self._reader is not None
+
     def refresh(self, _ws: Any = None) -> None:
-        """Read the session's lineage and redraw the plot and table shown."""
+        """Read the session's lineage in a worker thread; the plot and table are redrawn
+        when it is read."""
         graph = self.session.graph
+        if self._reader is not None:
+            self._again = True
+            return
         if graph is None:
+            self._show(None)
+            return
+        self.status.setText("reading the lineage…")
+        two_d = is_2d(graph, self.session.workspace)
+        worker = create_worker(read_analysis, graph, two_d, _start_thread=False)
+        worker.returned.connect(self._on_read)
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_reader_done)
+        self._reader = worker
+        worker.start()
+
+    def _on_read(self, analysis: Analysis | None) -> None:
+        if analysis is None:
+            self.status.setText("the lineage kept changing while it was read: press Refresh")
+        elif not self._again:  # an older graph's answer is not shown
+            self._show(analysis)
+
+    def _on_error(self, error: Exception) -> None:
+        self.status.setText(f"could not read the lineage: {error}")
+
+    def _on_reader_done(self) -> None:
+        self._reader = None
+        if self._again:
+            self._again = False
+            self.refresh()
+
+    def _show(self, analysis: Analysis | None) -> None:
+        """Show a read analysis (None: no workspace) in the plot and table."""
+        if analysis is None:
             self.lineage, self.plots, self.tables = None, [], {}
         else:
-            self.lineage = lineage_of(graph, two_d=is_2d(graph, self.session.workspace))
-            self.plots = lineage_plots(self.lineage)
-            self.tables = {t.name: t for t in tables(self.lineage)}
+            self.lineage, self.plots, self.tables = (
+                analysis.lineage,
+                analysis.plots,
+                analysis.tables,
+            )
         index = max(self.plot_choice.currentIndex(), 0)
         self.plot_choice.blockSignals(True)
         self.plot_choice.clear()
