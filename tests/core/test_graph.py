@@ -192,6 +192,32 @@ def test_records_built_directly_store_enums():
         Link(1, 2, "maybe")
 
 
+_LOADED_LINKS_REFUSED = [
+    ([Link(3, 1)], "later timepoint"),
+    ([Link(1, 3), Link(1, 3, "rejected")], "already exists"),
+    ([Link(1, 3), Link(2, 3)], "already has a parent"),
+    ([Link(1, 3), Link(1, 4), Link(1, 5)], "already has 2 children"),
+    ([Link(1, 99)], "no nucleus with id 99"),
+]
+
+
+@pytest.mark.parametrize(("links", "message"), _LOADED_LINKS_REFUSED)
+def test_a_loaded_graph_keeps_the_limits_of_an_edited_one(links, message):
+    nuclei = [make_nucleus(i, 0 if i < 3 else 1, (0, 0, i), radius=1) for i in range(1, 6)]
+    with pytest.raises(GraphError, match=message):
+        TrackingGraph.from_records(nuclei, links)
+    edited = TrackingGraph.from_records(nuclei)
+    with pytest.raises(GraphError, match=message):  # the same refusal, link by link
+        edited.add_links(links)
+
+
+def test_a_loaded_graph_allows_rejected_links_beyond_the_limits():
+    nuclei = [make_nucleus(i, 0 if i == 1 else 1, (0, 0, i), radius=1) for i in range(1, 6)]
+    links = [Link(1, 2), Link(1, 3), Link(1, 4, "rejected"), Link(1, 5, "rejected")]
+    g = TrackingGraph.from_records(nuclei, links)
+    assert g.n_links == 4 and sorted(g.children(1)) == [2, 3]
+
+
 def test_confidence_is_optional_and_checked():
     assert make_nucleus(1, 0, (0, 0, 0), radius=1).confidence is None
     assert make_nucleus(1, 0, (0, 0, 0), radius=1, confidence=0.25).confidence == 0.25

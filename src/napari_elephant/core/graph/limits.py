@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import networkx as nx
+import numpy as np
 
 from napari_elephant.core.errors import GraphError
 from napari_elephant.core.graph.model import Link, Nucleus, Status
@@ -74,6 +75,32 @@ def check_new_links(
             raise GraphError(f"nucleus {pid} already has {MAX_CHILDREN} children")
         parent_of[cid] = pid
         n_new[pid] = k + 1
+
+
+def check_loaded_links(
+    parents: np.ndarray,
+    children: np.ndarray,
+    t_parent: np.ndarray,
+    t_child: np.ndarray,
+    lineage: np.ndarray,
+) -> None:
+    """:func:`check_new_links` for a batch loaded into a graph with no links yet, on
+    arrays: a file's 300k links are checked in milliseconds, not a second."""
+    late = np.flatnonzero(t_child <= t_parent)
+    if late.size:
+        p, c = int(parents[late[0]]), int(children[late[0]])
+        raise GraphError(f"link {p} → {c}: the child must be at a later timepoint")
+    pairs, counts = np.unique(np.stack([parents, children], axis=1), axis=0, return_counts=True)
+    if np.any(counts > 1):
+        p, c = (int(v) for v in pairs[np.argmax(counts > 1)])
+        raise GraphError(f"link {p} → {c} already exists")
+    ids, counts = np.unique(children[lineage], return_counts=True)
+    if np.any(counts > 1):
+        raise GraphError(f"nucleus {int(ids[np.argmax(counts > 1)])} already has a parent")
+    ids, counts = np.unique(parents[lineage], return_counts=True)
+    if np.any(counts > MAX_CHILDREN):
+        nid = int(ids[np.argmax(counts > MAX_CHILDREN)])
+        raise GraphError(f"nucleus {nid} already has {MAX_CHILDREN} children")
 
 
 def check_status_changes(g: nx.DiGraph, links: Iterable[Link]) -> None:

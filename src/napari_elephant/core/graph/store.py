@@ -28,12 +28,13 @@ from scipy.spatial import cKDTree
 
 from napari_elephant.core.errors import GraphError
 from napari_elephant.core.graph.limits import (
+    check_loaded_links,
     check_new_links,
     check_status_changes,
     lineage_children,
     lineage_parents,
 )
-from napari_elephant.core.graph.model import Link, Nucleus
+from napari_elephant.core.graph.model import Link, Nucleus, Status
 
 _S = TypeVar("_S", bound="GraphStore")
 
@@ -162,7 +163,7 @@ class GraphStore:
         graph = cls()
         with gc_paused():
             graph.insert_nuclei(tuple(nuclei))
-            graph.insert_links(tuple(links))
+            graph._load_links(tuple(links))
         graph._next_id = max(graph._next_id, int(next_id))
         return graph
 
@@ -286,9 +287,10 @@ class GraphStore:
         ids = [n.id for n in nuclei]
         if len(set(ids)) != len(ids) or any(i in self._g for i in ids):
             raise GraphError("a nucleus with this id already exists")
-        add_node = self._g.add_node
-        for n in nuclei:
-            add_node(n.id, nucleus=n)
+        node, succ, pred = self._g._node, self._g._succ, self._g._pred
+        for n in nuclei:  # what DiGraph.add_node writes, at a third of its cost
+            node[n.id], succ[n.id], pred[n.id] = {"nucleus": n}, {}, {}
+        nx._clear_cache(self._g)
         self._time.add_many(nuclei)
         if ids:
             self._next_id = max(self._next_id, max(ids) + 1)
@@ -326,6 +328,31 @@ class GraphStore:
         self._g.add_edges_from((lk.parent, lk.child, _edge_data(lk)) for lk in links)
         if links:
             self.events.links_added.emit(tuple(lk.key for lk in links))
+
+    def _load_links(self, links: tuple[Link, ...]) -> None:
+        """:meth:`insert_links` for :meth:`from_records`' new graph, which has no links
+        yet: the limits checked on arrays, the adjacency written as
+        DiGraph.add_edges_from would (2.2 -> 0.6 s at 300k links)."""
+        self._revision += 1
+        node, succ, pred = self._g._node, self._g._succ, self._g._pred
+        parents, children = [lk.parent for lk in links], [lk.child for lk in links]
+        try:
+            t_parent = [node[p]["nucleus"].t for p in parents]
+            t_child = [node[c]["nucleus"].t for c in children]
+        except KeyError as missing:
+            raise GraphError(f"no nucleus with id {missing.args[0]}") from None
+        lineage = [lk.status is not Status.REJECTED for lk in links]
+        check_loaded_links(
+            *(np.asarray(v, np.int64) for v in (parents, children)),
+            np.asarray(t_parent),
+            np.asarray(t_child),
+            np.asarray(lineage, bool),
+        )
+        for lk in links:
+            succ[lk.parent][lk.child] = pred[lk.child][lk.parent] = _edge_data(lk)
+        nx._clear_cache(self._g)
+        if links:
+            self.events.links_added.emit(tuple(zip(parents, children, strict=True)))
 
     def delete_links(self, keys: tuple[tuple[int, int], ...]) -> None:
         """Remove existing links (the nuclei stay)."""

@@ -21,7 +21,7 @@ import zarr
 from geff import GeffReader
 from geff_spec import Axis, GeffMetadata
 
-from napari_elephant.core.ellipsoid import flat_cov
+from napari_elephant.core.ellipsoid import flat_cov, positive_definite
 from napari_elephant.core.errors import GraphError, InvalidInputError
 from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
 from napari_elephant.core.graph.store import gc_paused
@@ -215,7 +215,7 @@ def _check_shapes(ids: np.ndarray, centers: np.ndarray, cov: np.ndarray, path: P
     ok = np.isfinite(centers).all(axis=1) & np.isfinite(cov).all(axis=(1, 2))
     if ok.all():
         sym = (cov + cov.transpose(0, 2, 1)) / 2
-        ok = np.linalg.eigvalsh(sym)[:, 0] > 0
+        ok = positive_definite(sym)
     if not ok.all():
         i = int(np.argmin(ok))
         raise InvalidInputError(
