@@ -18,6 +18,7 @@ nothing into another: switching workspaces cancels it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -85,14 +86,21 @@ def spec_text(timepoints: Sequence[int] | None) -> str:
 
 
 def warm_up() -> None:
-    """Import ahead what a first training round would import lazily.
+    """Import ahead what a first training round, or a first look at a movie, would
+    import lazily.
 
     The first ``torch.optim.Adam`` imports ``torch._dynamo``: ~1 s of module
     code that holds the GIL in chunks of up to ~250 ms, which inside a round
-    stalls the viewer.  The Qt side runs this in a background thread when the
-    dock opens (benchmarks/responsiveness.py measures both phases).
+    stalls the viewer.  The first read of a dask array looks for a
+    ``distributed`` client, importing that package: 1.2 s of opening a
+    workspace (benchmarks/viewer_speed.py).  The Qt side runs this in a
+    background thread when the dock opens (benchmarks/responsiveness.py
+    measures both phases).
     """
     import torch._dynamo  # noqa: F401
+
+    with contextlib.suppress(ImportError):
+        import distributed  # noqa: F401
 
 
 # -------------------------------------------------------------- builders

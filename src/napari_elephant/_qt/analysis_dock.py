@@ -10,9 +10,10 @@ lineage takes about 0.1 s per 10k nuclei, so it is not redone on every
 edit); a new workspace refreshes by itself.  **Save…** writes every table
 and plot, as CSV and PNG, into a folder.
 
-The graph is read in a worker thread (:mod:`~napari_elephant.core.analysis.reading`):
-at 300k nuclei it takes seconds, which opening a workspace used to wait for
-(docs/benchmarks.md, viewer speed).  One read runs at a time; a refresh
+The graph is read in a worker thread (:mod:`~napari_elephant.core.analysis.reading`),
+a second after a workspace opens: at 300k nuclei it takes seconds, which
+opening a workspace used to wait for (docs/benchmarks.md, viewer speed), and
+a read beside the opening slowed both.  One read runs at a time; a refresh
 asked for meanwhile reads again once it ends.
 """
 
@@ -110,11 +111,16 @@ class AnalysisDock(QWidget):
         connect_while_alive(
             self,
             [
-                (self.session.events.workspace_changed, self.refresh),
+                (self.session.events.workspace_changed, self._on_workspace),
                 (self.session.events.graph_changed, self._on_edit),
             ],
         )
         self.refresh()
+
+    def _on_workspace(self, _ws: Any = None) -> None:
+        """A new workspace is read a quiet moment later: its layers come first."""
+        self.status.setText("reading the lineage…")
+        self._timer.start()
 
     def _on_edit(self, _action: Any = None) -> None:
         """Refresh a quiet moment after edits, while a lineage is small enough."""
@@ -150,8 +156,8 @@ class AnalysisDock(QWidget):
 
     @property
     def reading(self) -> bool:
-        """Whether a read of the graph is running (tests and scripts wait for it)."""
-        return self._reader is not None
+        """Whether a read of the graph is due or running (tests and scripts wait)."""
+        return self._reader is not None or self._timer.isActive()
 
     def refresh(self, _ws: Any = None) -> None:
         """Read the session's lineage in a worker thread; the plot and table are redrawn
