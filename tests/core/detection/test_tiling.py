@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from napari_elephant.core.detection import tiling
 from napari_elephant.core.detection.tiling import (
     DEFAULT_OVERLAP,
     MAX_TILE,
@@ -207,11 +208,16 @@ def test_prediction_with_a_border_has_the_volume_shape_and_differs_only_near_edg
     assert not np.allclose(mirrored[:, :, :, 0], plain[:, :, :, 0])
 
 
-def test_prediction_flushes_denormals_on_its_thread():
+def test_prediction_flushes_denormals_while_it_runs(monkeypatch):
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU has no flush-to-zero mode")
-    try:
-        predict_tiled(local_model(), np.zeros((4, 8, 8), np.float32), border=NONE)
-        assert (torch.tensor([1e-39]) * 1.0).item() == 0.0
-    finally:
-        torch.set_flush_denormal(False)
+    seen, real = [], tiling._run_tiles
+
+    def spy(*args, **kwargs):
+        seen.append((torch.tensor([1e-39]) * 1.0).item())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tiling, "_run_tiles", spy)
+    predict_tiled(local_model(), np.zeros((4, 8, 8), np.float32), border=NONE)
+    assert seen == [0.0]  # flushed inside
+    assert (torch.tensor([1e-39]) * 1.0).item() != 0.0  # and the default back after

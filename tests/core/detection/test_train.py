@@ -107,3 +107,19 @@ def test_averaging_keeps_the_mean_of_the_second_half_of_the_round(annotation):
     want = [(a + b) / 2 for a, b in zip(seen[2], seen[3], strict=True)]
     for got, mean in zip(model.parameters(), want, strict=True):
         torch.testing.assert_close(got, mean)
+
+
+def _flushed() -> bool:
+    return (torch.tensor([1e-39]) * 1.0).item() == 0.0
+
+
+def test_a_round_flushes_denormals_between_its_steps_and_puts_the_default_back(annotation):
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    model = tiny_model()
+    opt = torch.optim.Adam(model.parameters())
+    params = TrainingParams(steps=3, crop_size=(8, 16, 16), seed=0, augment=False)
+    gen = train_detection(model, opt, [annotation], annotation_vs(), params, torch.device("cpu"))
+    during = []
+    drain(gen, lambda _record: during.append(_flushed()))
+    assert during == [True] * 3 and not _flushed()

@@ -112,12 +112,13 @@ def _denormal_survives() -> bool:
     return bool((tiny * 1.0).item() != 0.0)
 
 
-def test_training_and_prediction_threads_flush_denormals():
+def test_loops_flush_denormals_while_they_run_and_put_the_default_back():
     if not torch.set_flush_denormal(False):
         pytest.skip("this CPU has no flush-to-zero mode")
-    try:
-        assert _denormal_survives()
-        dev.flush_denormals()
+    assert _denormal_survives()
+    with dev.denormals_flushed():
         assert not _denormal_survives()  # the slow microcode path is never taken
-    finally:
-        torch.set_flush_denormal(False)
+        with dev.denormals_flushed():  # a loop inside a loop
+            assert not _denormal_survives()
+        assert not _denormal_survives()  # the outer loop still runs
+    assert _denormal_survives()  # other code on the thread relies on denormals

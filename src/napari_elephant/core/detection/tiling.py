@@ -45,7 +45,7 @@ import torch
 
 from napari_elephant.core.detection.empty_tiles import empty_tiles
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.training.device import fast_layout, flush_denormals
+from napari_elephant.core.training.device import denormals_flushed, fast_layout
 
 MAX_TILE = (32, 256, 256)
 DEFAULT_OVERLAP = (4, 32, 32)
@@ -263,7 +263,6 @@ def predict_tiled(
     ``skip_empty``: tiles where nothing stands out of the noise
     (:func:`empty_tiles`) are background without running the network.
     """
-    flush_denormals()
     vol, inner = mirror_border(_check_volume(volume), border)
     dev = torch.device(device) if device is not None else _model_device(model)
     if tile_shape is None:
@@ -279,7 +278,7 @@ def predict_tiled(
     model.eval()
     fast_layout(model, dev)
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), denormals_flushed():
             probs = _run_tiles(model, vol, tiles, tshape, dev, size, amp, stop, progress, empty)
         return probs if inner is None else np.ascontiguousarray(probs[(slice(None), *inner)])
     finally:

@@ -27,7 +27,7 @@ from napari_elephant.core.detection.tiling import (
 )
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.flow.model import to_voxels
-from napari_elephant.core.training.device import flush_denormals
+from napari_elephant.core.training.device import denormals_flushed
 from napari_elephant.core.units import VoxelSize
 
 
@@ -40,7 +40,6 @@ def predict_normalised(
     overlap: Sequence[int] = DEFAULT_OVERLAP,
 ) -> np.ndarray:
     """The network's blended output (3, Z, Y, X) float32 for normalised frames t-1, t."""
-    flush_denormals()
     frames = _check_frames(prev, curr)
     shape = frames.shape[1:]
     if tile_shape is None:
@@ -51,7 +50,7 @@ def predict_normalised(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), denormals_flushed():
             return _blend(model, frames, make_tiles(shape, tshape, overlap), tshape, device)
     finally:
         model.train(was_training)
