@@ -44,7 +44,12 @@ from napari_elephant._napari.layers import (
     status_colors,
     visible_rows,
 )
-from napari_elephant._napari.status_counts import StatusCounts, summarize_tallies, timepoint_tally
+from napari_elephant._napari.status_counts import (
+    StatusCounts,
+    all_tallies,
+    summarize_tallies,
+    timepoint_tally,
+)
 from napari_elephant._napari.tag_colors import TRACK_FEATURE, tag_colors, track_tag_colors
 from napari_elephant._napari.tracks import (
     TAIL_LENGTH,
@@ -366,6 +371,8 @@ class LayerSync:
     # ----------------------------------------------------------- counts
     def counts(self) -> StatusCounts:
         """Counters at the current timepoint and in total (cached per timepoint)."""
+        if not self._tallies:  # a new workspace (or a bulk change): one pass
+            self._tallies = all_tallies(self.graph)
         for t in self.graph.timepoints():
             if t not in self._tallies:
                 self._tallies[t] = timepoint_tally(self.graph, t)

@@ -12,6 +12,7 @@ import numpy as np
 
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.graph.model import STATUS_CODE, STATUS_ORDER
+from napari_elephant.core.graph.store import gc_paused
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,24 @@ def timepoint_tally(graph: TrackingGraph, t: int) -> np.ndarray:
     return out
 
 
+def all_tallies(graph: TrackingGraph) -> dict[int, np.ndarray]:
+    """:func:`timepoint_tally` of every timepoint in one pass over the graph: a
+    workspace's first counters at 300k nuclei in a fraction of 500 separate tallies."""
+    nodes, succ = graph.nx_graph._node, graph.nx_graph._succ
+    with gc_paused():
+        records = [d["nucleus"] for d in nodes.values()]
+        t = np.fromiter((r.t for r in records), np.int64, len(records))
+        code = np.fromiter((STATUS_CODE[r.status] for r in records), np.int64, len(records))
+        out_degree = np.fromiter((len(succ[n]) for n in nodes), np.int64, len(records))
+        link_code = [STATUS_CODE[d["status"]] for n in nodes for d in succ[n].values()]
+    times = np.unique(t)
+    rows = np.searchsorted(times, t)
+    counts = np.zeros((len(times), 2, len(STATUS_ORDER)), dtype=np.int64)
+    np.add.at(counts, (rows, 0, code), 1)
+    np.add.at(counts, (np.repeat(rows, out_degree), 1, np.asarray(link_code, np.int64)), 1)
+    return {int(u): counts[k] for k, u in enumerate(times)}
+
+
 def _named(row: np.ndarray) -> dict[str, int]:
     return {s.value: int(c) for s, c in zip(STATUS_ORDER, row, strict=True)}
 
@@ -53,7 +72,7 @@ def summarize_tallies(tallies: dict[int, np.ndarray], t: int) -> StatusCounts:
 
 def count_statuses(graph: TrackingGraph, t: int) -> StatusCounts:
     """Nuclei and links per status at t and in total, counted afresh."""
-    return summarize_tallies({u: timepoint_tally(graph, u) for u in graph.timepoints()}, t)
+    return summarize_tallies(all_tallies(graph), t)
 
 
 def status_counts(graph: TrackingGraph) -> dict[str, int]:
