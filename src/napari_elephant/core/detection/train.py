@@ -30,8 +30,8 @@ from napari_elephant.core.params import DetectionParams, TrainingParams
 from napari_elephant.core.training.averaging import WeightAverage
 from napari_elephant.core.training.device import (
     autocast_context,
-    denormals_flushed,
     fast_layout,
+    flushes_denormals,
     make_grad_scaler,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
@@ -187,6 +187,7 @@ def _schedule(items: list[Annotation], params: TrainingParams, rng: np.random.Ge
     return order
 
 
+@flushes_denormals
 def train_detection(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -207,26 +208,6 @@ def train_detection(
     voxels no annotation labels, the round is pulled towards its answers
     (weight ``params.hold_unlabelled``, :func:`.losses.hold_loss`).
     """
-    with denormals_flushed():  # the thread's mode, back to the default after
-        return (
-            yield from _train_loop(
-                model, optimizer, items, voxel_size, params, device, prior, stop, held
-            )
-        )
-
-
-def _train_loop(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    items: Sequence[Annotation],
-    voxel_size: VoxelSize,
-    params: TrainingParams,
-    device: torch.device,
-    prior: bool = False,
-    stop: StopFlag | None = None,
-    held: nn.Module | None = None,
-) -> Generator[Progress, None, TrainOutcome]:
-    """The body of :func:`train_detection`."""
     rng = np.random.default_rng(params.seed)
     augmenter = Augmenter(rng, voxel_size=voxel_size) if params.augment else None
     scaler = make_grad_scaler(device)

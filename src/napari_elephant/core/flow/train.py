@@ -44,7 +44,7 @@ from napari_elephant.core.flow.model import FlowUNet
 from napari_elephant.core.params import FlowParams
 from napari_elephant.core.training.device import (
     autocast_context,
-    denormals_flushed,
+    flushes_denormals,
     make_grad_scaler,
 )
 from napari_elephant.core.training.progress import Progress, StopFlag
@@ -226,6 +226,7 @@ def _augmenter(rng: np.random.Generator, params: FlowParams, vs: VoxelSize) -> A
     return Augmenter(rng, contrast_range=None, voxel_size=vs)
 
 
+@flushes_denormals
 def train_flow(
     model: FlowUNet,
     optimizer: torch.optim.Optimizer,
@@ -239,22 +240,6 @@ def train_flow(
 
     The model's own ``config.scale`` defines the labels.
     """
-    with denormals_flushed():  # the thread's mode, back to the default after
-        return (
-            yield from _train_loop(model, optimizer, samples, voxel_size, params, device, stop)
-        )
-
-
-def _train_loop(
-    model: FlowUNet,
-    optimizer: torch.optim.Optimizer,
-    samples: Sequence[FlowSample],
-    voxel_size: VoxelSize,
-    params: FlowParams,
-    device: torch.device,
-    stop: StopFlag | None,
-) -> Generator[Progress, None, TrainOutcome]:
-    """The body of :func:`train_flow`."""
     rng = np.random.default_rng(params.seed)
     augmenter = _augmenter(rng, params, voxel_size)
     scaler = make_grad_scaler(device)

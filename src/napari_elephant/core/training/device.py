@@ -11,15 +11,19 @@ once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Generator, Iterator
+from typing import Literal, ParamSpec, TypeVar
 
 import torch
 
 from napari_elephant.core.errors import InvalidInputError
 
+P = ParamSpec("P")
+Y = TypeVar("Y")
+R = TypeVar("R")
 DevicePreference = Literal["auto", "cpu", "cuda", "mps"]
 PREFERENCES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
@@ -135,6 +139,20 @@ def denormals_flushed() -> Iterator[None]:
         _FLUSHING.depth -= 1
         if _FLUSHING.depth == 0:
             torch.set_flush_denormal(False)
+
+
+def flushes_denormals(
+    loop: Callable[P, Generator[Y, None, R]],
+) -> Callable[P, Generator[Y, None, R]]:
+    """A training generator that runs inside :func:`denormals_flushed` (the mode holds
+    between its steps, while it is suspended, and ends with it)."""
+
+    @functools.wraps(loop)
+    def run(*args: P.args, **kwargs: P.kwargs) -> Generator[Y, None, R]:
+        with denormals_flushed():
+            return (yield from loop(*args, **kwargs))
+
+    return run
 
 
 def make_grad_scaler(device: torch.device) -> torch.amp.GradScaler:
