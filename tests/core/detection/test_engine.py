@@ -201,14 +201,20 @@ def _weights(ws: Workspace) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
-def test_a_round_from_a_trained_network_keeps_its_first_level_unless_asked(trained):
+def test_a_round_from_the_pretrained_model_keeps_its_first_level_unless_asked(trained):
     three = FAST.model_copy(update={"steps": 3, "hold_unlabelled": 0.0})
-    for tune_first, first_moves in ((False, False), (True, True)):
-        before = _weights(trained)
+    cases = [("pretrained", False, False), ("pretrained", True, True), ("current", False, True)]
+    for start, tune_first, first_moves in cases:
+        before = _weights(trained) if start == "current" else _pretrained_weights(trained)
         params = three.model_copy(update={"fine_tune_first_level": tune_first})
-        drain(engine.train_round(trained, CPU, params, [0]))
+        drain(engine.train_round(trained, CPU, params, [0], start=start))
         after = _weights(trained)
         moved = {k for k in before if not torch.equal(before[k], after[k])}
         first = {k for k in before if k.startswith("encoders.0.")}
-        assert bool(moved & first) is first_moves
+        assert bool(moved & first) is first_moves, (start, tune_first)
         assert moved - first  # the rest of the network learns either way
+
+
+def _pretrained_weights(ws: Workspace) -> dict[str, torch.Tensor]:
+    model, _, _ = engine.load_model(ws, CPU, start="pretrained")
+    return {k: v.clone() for k, v in model.state_dict().items()}

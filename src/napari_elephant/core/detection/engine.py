@@ -200,7 +200,7 @@ def train_round(
     optimizer = torch.optim.Adam(model.parameters(), lr=params.learning_rate)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
-    if not fresh and not params.fine_tune_first_level:
+    if not fresh and optimizer_state is None and not params.fine_tune_first_level:
         model.encoders[0].requires_grad_(False)  # no gradient: Adam leaves it as it is
     outcome = yield from _train(
         model,
