@@ -12,7 +12,7 @@ import numpy as np
 
 from napari_elephant.core.graph import TrackingGraph
 from napari_elephant.core.graph.model import STATUS_CODE, STATUS_ORDER
-from napari_elephant.core.graph.store import gc_paused
+from napari_elephant.core.lineage_layout import graph_arrays
 
 
 @dataclass(frozen=True)
@@ -42,20 +42,16 @@ def timepoint_tally(graph: TrackingGraph, t: int) -> np.ndarray:
 
 
 def all_tallies(graph: TrackingGraph) -> dict[int, np.ndarray]:
-    """:func:`timepoint_tally` of every timepoint in one pass over the graph: a
-    workspace's first counters at 300k nuclei in a fraction of 500 separate tallies."""
-    nodes, succ = graph.nx_graph._node, graph.nx_graph._succ
-    with gc_paused():
-        records = [d["nucleus"] for d in nodes.values()]
-        t = np.fromiter((r.t for r in records), np.int64, len(records))
-        code = np.fromiter((STATUS_CODE[r.status] for r in records), np.int64, len(records))
-        out_degree = np.fromiter((len(succ[n]) for n in nodes), np.int64, len(records))
-        link_code = [STATUS_CODE[d["status"]] for n in nodes for d in succ[n].values()]
-    times = np.unique(t)
-    rows = np.searchsorted(times, t)
+    """:func:`timepoint_tally` of every timepoint from one read of the graph's columns
+    (:func:`graph_arrays`): a workspace's first counters at 300k nuclei in a fraction
+    of 500 separate tallies."""
+    a = graph_arrays(graph)  # rows sorted by id
+    times = np.unique(a.t)
+    rows = np.searchsorted(times, a.t)
     counts = np.zeros((len(times), 2, len(STATUS_ORDER)), dtype=np.int64)
-    np.add.at(counts, (rows, 0, code), 1)
-    np.add.at(counts, (np.repeat(rows, out_degree), 1, np.asarray(link_code, np.int64)), 1)
+    np.add.at(counts, (rows, 0, a.status.astype(np.int64)), 1)
+    parent_rows = rows[np.searchsorted(a.ids, a.link_parent)]  # a link counts at its parent's t
+    np.add.at(counts, (parent_rows, 1, a.link_status.astype(np.int64)), 1)
     return {int(u): counts[k] for k, u in enumerate(times)}
 
 

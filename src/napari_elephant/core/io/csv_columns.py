@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_elephant.core.ellipsoid import flat_cov
+from napari_elephant.core.ellipsoid import flat_cov, positive_definite
 from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.graph import COV_KEYS, Status, six_to_cov
 from napari_elephant.core.tagsets import NAME, SEP
@@ -141,7 +141,7 @@ def covariances(table: CsvTable) -> np.ndarray:
         six = flat_cov(yx)[:, [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
     else:
         six = values
-        ok = np.linalg.eigvalsh(six_to_cov(six))[:, 0] > 0 if len(six) else np.ones(0, bool)
+        ok = positive_definite(six_to_cov(six)) if len(six) else np.ones(0, bool)
     if not ok.all():
         raise table.fail(int(np.argmin(ok)), "covariance is not positive definite")
     return six
