@@ -63,6 +63,7 @@ from napari_elephant.core.synthetic import SyntheticMovie, generate
 from napari_elephant.core.synthetic_presets import resolve_preset
 from napari_elephant.core.training.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from napari_elephant.core.training.device import (
+    amp_dtype,
     available_cores,
     configure_cpu_threads,
     select_device,
@@ -154,7 +155,9 @@ def machine_lines(device: torch.device, threads: int) -> list[str]:
         f"cpu: {cpu_model()}, {os.cpu_count()} cores ({available_cores()} usable), "
         f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         f"python {platform.python_version()}, torch {torch.__version__}, "
-        f"device {device}, cpu threads {threads}",
+        f"device {device}, cpu threads {threads}, "
+        f"prediction in {amp_dtype(device, inference=True) or torch.float32}, "
+        f"training in {amp_dtype(device) or torch.float32}",
     ]
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
@@ -203,7 +206,7 @@ def time_predictions(
     the networks taking turns so that a noisy machine slows each of them alike."""
     torch.manual_seed(0)
     models = {name: DetectionUNet(config).to(device) for name, config in configs.items()}
-    amp = device.type == "cuda"  # as engine.predict_volume does
+    amp = True  # as engine.predict_volume does: mixed precision where the device has it
     times: dict[str, list[float]] = {name: [] for name in models}
     for repeat in range(repeats + 1):
         for name, model in models.items():
@@ -360,7 +363,7 @@ def memory_child(args: argparse.Namespace) -> dict:
     if cuda:
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
-    probs = predict_tiled(model, volume, device=device, amp=cuda)
+    probs = predict_tiled(model, volume, device=device, amp=True)
     predicted = time.perf_counter()
     out["peak_predict_mb"] = peak_rss_mb()
     found = extract_nuclei(probs, VOXEL_SIZE, resolve_detection(DetectionParams(), 3.0))

@@ -44,3 +44,27 @@ def test_a_terminal_gets_tqdms_bar_redrawn_with_the_summary(monkeypatch) -> None
     assert redraws[-1].rstrip().startswith("100%|")
     assert "prediction 20/20  2.0 s  t=20: 3 nuclei" in redraws[-1]
     assert screen.getvalue().endswith("\n")  # closed: the shell prompt starts below
+
+
+def test_the_engines_device_takes_the_workspaces_precision(monkeypatch) -> None:
+    """The command line sets the process's precision from the workspace, as the dock does."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from napari_elephant.cli.common import engine_device
+    from napari_elephant.core.params import ParameterSets
+    from napari_elephant.core.training import device
+
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: True)
+    params = ParameterSets.model_validate({"device": {"device": "cpu", "precision": "float32"}})
+    before = torch.get_num_threads()
+    try:
+        assert engine_device(SimpleNamespace(params=params), None).type == "cpu"
+        assert device.amp_dtype(torch.device("cpu"), inference=True) is None
+        params.device.precision = "auto"
+        engine_device(SimpleNamespace(params=params), None)
+        assert device.amp_dtype(torch.device("cpu"), inference=True) == torch.bfloat16
+    finally:
+        device.configure_precision("auto")
+        torch.set_num_threads(before)

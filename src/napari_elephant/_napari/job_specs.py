@@ -48,7 +48,11 @@ from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.flow.engine import flow_estimator, train_flow_round
 from napari_elephant.core.linking.apply import LinkPlan, apply_plan, plan_links, wants_flow
 from napari_elephant.core.params import TrainingParams
-from napari_elephant.core.training.device import configure_cpu_threads, select_device
+from napari_elephant.core.training.device import (
+    configure_cpu_threads,
+    configure_precision,
+    select_device,
+)
 from napari_elephant.core.training.progress import Progress, StopFlag
 from napari_elephant.core.workspace import Workspace
 
@@ -65,6 +69,7 @@ def on_device(ws: Workspace, engine: Engine) -> Callable[[StopFlag], Generator]:
     def work(stop: StopFlag) -> Generator[Progress, None, Any]:
         prefs = ws.params.device
         device = select_device(prefs.device)
+        configure_precision(prefs.precision)
         if device.type == "cpu":
             configure_cpu_threads(prefs.cpu_threads)
         return (yield from engine(device, stop))

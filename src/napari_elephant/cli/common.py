@@ -127,10 +127,12 @@ def engine_device(ws, name: str | None):
     from napari_elephant.core.training.device import (
         available_cores,
         configure_cpu_threads,
+        configure_precision,
         select_device,
     )
 
     configure_cpu_threads(ws.params.device.cpu_threads or available_cores())
+    configure_precision(ws.params.device.precision)
     return select_device(name or ws.params.device.device)
 
 

@@ -313,6 +313,13 @@ class DeviceParams(_Params):
         description="Threads for the CPU; 0 = all cores but one in napari (kept for the "
         "viewer), every core on the command line.",
     )
+    precision: Literal["auto", "float32"] = Field(
+        "auto",
+        title="Precision",
+        description="auto: mixed precision where the hardware computes it natively (bf16 "
+        "on CUDA GPUs and on CPUs with AVX-512 BF16 or AMX, fp16 on older GPUs), float32 "
+        "elsewhere; float32: always full precision.",
+    )
 
 
 class ParameterSets(_Params):

@@ -16,6 +16,7 @@ from napari_elephant.core.metrics import detection_scores
 from napari_elephant.core.params import TrainingParams
 from napari_elephant.core.synthetic import generate
 from napari_elephant.core.training.checkpoint import save_checkpoint
+from napari_elephant.core.training.device import configure_precision
 from napari_elephant.core.training.progress import StopFlag, drain
 from napari_elephant.core.workspace import Workspace
 
@@ -126,11 +127,21 @@ def test_distributed_prediction_matches_in_process(trained):
     from napari_elephant.core.detection.distributed import predict_distributed
 
     tps = [0, 1, 2]
-    local = {r.extra["t"]: r.extra["ellipsoids"] for r in engine.predict_round(trained, CPU, tps)}
-    spread = {
-        r.extra["t"]: r.extra["ellipsoids"]
-        for r in predict_distributed(trained, tps, "local", per_task=2)
-    }
+    # float32 here and on the workers: bf16 sums (a CPU with AVX-512 BF16 predicts
+    # in it) differ with the thread count by a few hundredths of a µm
+    trained.params.device.precision = "float32"
+    configure_precision("float32")
+    try:
+        local = {
+            r.extra["t"]: r.extra["ellipsoids"] for r in engine.predict_round(trained, CPU, tps)
+        }
+        spread = {
+            r.extra["t"]: r.extra["ellipsoids"]
+            for r in predict_distributed(trained, tps, "local", per_task=2)
+        }
+    finally:
+        configure_precision("auto")
+        trained.params.device.precision = "auto"
     assert sorted(spread) == tps
     for t in tps:
         a = np.array(sorted(tuple(e.center) for e in local[t]))

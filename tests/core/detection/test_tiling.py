@@ -221,3 +221,22 @@ def test_prediction_flushes_denormals_while_it_runs(monkeypatch):
     predict_tiled(local_model(), np.zeros((4, 8, 8), np.float32), border=NONE)
     assert seen == [0.0]  # flushed inside
     assert (torch.tensor([1e-39]) * 1.0).item() != 0.0  # and the default back after
+
+
+@pytest.mark.parametrize("has_bf16", [False, True])
+def test_mixed_precision_on_a_cpu_follows_its_bf16_support(monkeypatch, has_bf16):
+    """amp=True is bf16 on a CPU that has it (probabilities float32, close to full
+    precision) and exactly full precision on one that does not."""
+    from napari_elephant.core.training import device
+
+    monkeypatch.setattr(device, "cpu_has_bf16", lambda: has_bf16)
+    model = local_model(5)
+    vol = np.random.default_rng(6).random((10, 20, 20), dtype=np.float32)
+    kw = {"tile_shape": (8, 12, 12), "overlap": (4, 8, 8), "border": NONE, "skip_empty": False}
+    full = predict_tiled(model, vol, amp=False, **kw)
+    mixed = predict_tiled(model, vol, amp=True, **kw)
+    assert mixed.dtype == np.float32
+    if has_bf16:
+        assert 0 < np.abs(mixed - full).max() < 0.02
+    else:
+        np.testing.assert_array_equal(mixed, full)

@@ -68,7 +68,15 @@ def test_cpu_threads_context_restores_the_setting():
     assert torch.get_num_threads() == before
 
 
-def test_no_mixed_precision_off_cuda():
+@pytest.fixture
+def precision():
+    """Put the process's precision back to the default after a test sets it."""
+    yield dev.configure_precision
+    dev.configure_precision("auto")
+
+
+def test_no_mixed_precision_on_a_cpu_without_bf16(monkeypatch):
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: False)
     cpu = torch.device("cpu")
     assert dev.amp_dtype(cpu) is None
     assert isinstance(dev.autocast_context(cpu), contextlib.nullcontext)
@@ -76,6 +84,48 @@ def test_no_mixed_precision_off_cuda():
     assert not scaler.is_enabled()
     loss = torch.tensor(2.0)
     assert scaler.scale(loss) is loss
+
+
+def test_a_cpu_with_bf16_predicts_in_bf16_and_trains_in_float32(monkeypatch):
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: True)
+    cpu = torch.device("cpu")
+    assert dev.amp_dtype(cpu, inference=True) == torch.bfloat16
+    assert dev.amp_dtype(cpu) is None
+    conv = torch.nn.Conv3d(1, 2, 3)
+    with dev.autocast_context(cpu, inference=True):
+        out = conv(torch.rand(1, 1, 4, 4, 4))
+    assert out.dtype == torch.bfloat16
+    assert isinstance(dev.autocast_context(cpu), contextlib.nullcontext)
+    assert not dev.make_grad_scaler(cpu).is_enabled()  # bf16 needs no loss scaling
+
+
+def test_float32_precision_turns_mixed_precision_off_everywhere(monkeypatch, precision):
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert precision("float32") == "float32"
+    assert dev.amp_dtype(torch.device("cpu"), inference=True) is None
+    assert dev.amp_dtype(torch.device("cuda")) is None
+    precision("auto")
+    assert dev.amp_dtype(torch.device("cpu"), inference=True) == torch.bfloat16
+
+
+def test_an_unknown_precision_is_refused(precision):
+    with pytest.raises(InvalidInputError, match="unknown precision 'half'"):
+        precision("half")
+
+
+def test_cpu_bf16_is_read_from_the_cpu_flags(monkeypatch):
+    dev.cpu_has_bf16.cache_clear()
+    monkeypatch.setattr(
+        torch.cpu, "get_capabilities", lambda: {"avx512_bf16": False, "amx_bf16": True}
+    )
+    try:
+        assert dev.cpu_has_bf16() is True
+        dev.cpu_has_bf16.cache_clear()
+        monkeypatch.setattr(torch.cpu, "get_capabilities", lambda: {"avx2": True})
+        assert dev.cpu_has_bf16() is False
+    finally:
+        dev.cpu_has_bf16.cache_clear()
 
 
 def test_cuda_uses_bf16_when_supported(monkeypatch):

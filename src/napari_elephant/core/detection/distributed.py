@@ -28,6 +28,7 @@ from napari_elephant.core.errors import InvalidInputError
 from napari_elephant.core.io.image import open_image
 from napari_elephant.core.params import DetectionParams
 from napari_elephant.core.training.checkpoint import build_model_from_checkpoint, has_checkpoint
+from napari_elephant.core.training.device import configure_precision
 from napari_elephant.core.training.progress import Progress
 from napari_elephant.core.units import VoxelSize
 from napari_elephant.core.workspace import Workspace
@@ -46,10 +47,12 @@ def predict_block(
     timepoints: Sequence[int],
     device: str = "cpu",
     threads: int = 1,
+    precision: str = "auto",
 ) -> list[tuple[int, list[Ellipsoid]]]:
     """Worker task: detect nuclei in some timepoints, from files only (the grid and
     the resolved settings come from the caller, so every worker sees the same)."""
     torch.set_num_threads(threads)
+    configure_precision(precision)
     vs = VoxelSize(*voxel_size)
     source = open_image(image, dataset, vs, axes)
     model = build_model_from_checkpoint(checkpoint, device)
@@ -99,11 +102,15 @@ def predict_distributed(
         setup.params.model_dump(),
         setup.grid,
     )
+    precision = ws.params.device.precision
     blocks = [list(timepoints[i : i + per_task]) for i in range(0, len(timepoints), per_task)]
     client, cluster = _client(scheduler)
     start, done = time.perf_counter(), 0
     try:
-        futures = [client.submit(predict_block, *args, b, device, pure=False) for b in blocks]
+        futures = [
+            client.submit(predict_block, *args, b, device, precision=precision, pure=False)
+            for b in blocks
+        ]
         for future in as_completed(futures):
             for t, found in future.result():
                 done += 1

@@ -265,9 +265,7 @@ def predict_volume(
 ) -> list[Ellipsoid]:
     """Ellipsoids (µm) of one normalised timepoint of the movie (in-process and on
     workers): resampled onto ``grid``, predicted, read back in µm."""
-    probs = predict_tiled(
-        model, grid.to_grid(volume), device=device, amp=device.type == "cuda", stop=stop
-    )
+    probs = predict_tiled(model, grid.to_grid(volume), device=device, amp=True, stop=stop)
     found = detect_nuclei(probs, grid.voxel_size, params, origin_um=grid.origin_um)
     return flatten_ellipsoids(found) if grid.flat else found
 

@@ -34,6 +34,7 @@ with the paper's (111 s), including ~0.25 GB for Python and torch.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -45,7 +46,11 @@ import torch
 
 from napari_elephant.core.detection.empty_tiles import empty_tiles
 from napari_elephant.core.errors import InvalidInputError
-from napari_elephant.core.training.device import denormals_flushed, fast_layout
+from napari_elephant.core.training.device import (
+    autocast_context,
+    denormals_flushed,
+    fast_layout,
+)
 
 MAX_TILE = (32, 256, 256)
 DEFAULT_OVERLAP = (4, 32, 32)
@@ -258,7 +263,8 @@ def predict_tiled(
     model's ``config.size_multiple`` when it has one).  ``stop`` (anything
     with ``is_set()``, or a callable) is checked between batches and raises
     :class:`PredictionStopped`; ``progress(done, total)`` counts tiles.
-    ``amp`` (float16 autocast) applies on CUDA only; probabilities are float32.
+    ``amp``: mixed precision where the device computes it natively
+    (:func:`amp_dtype`: CUDA, CPUs with bf16); probabilities are float32.
     ``border`` voxels per side of mirrored context are predicted and dropped.
     ``skip_empty``: tiles where nothing stands out of the noise
     (:func:`empty_tiles`) are background without running the network.
@@ -357,8 +363,7 @@ def _forward(
     """Softmax (N, C, z, y, x) of one batch of tiles, as float32 numpy on the CPU."""
     x = np.stack([vol[t.slices(tshape)] for t in batch])[:, None]
     xt = torch.from_numpy(x).to(dev)
-    use_amp = amp and dev.type == "cuda"
-    with torch.autocast(device_type=dev.type, dtype=torch.float16, enabled=use_amp):
+    with autocast_context(dev, inference=True) if amp else contextlib.nullcontext():
         logits = model(xt)
     if tuple(logits.shape[2:]) != tshape or logits.shape[0] != len(batch):
         raise InvalidInputError(
