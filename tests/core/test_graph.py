@@ -8,6 +8,7 @@ import pytest
 from napari_elephant.core.errors import GraphError
 from napari_elephant.core.graph import (
     Link,
+    LinkColumns,
     Status,
     TrackingGraph,
     make_nucleus,
@@ -209,6 +210,31 @@ def test_a_loaded_graph_keeps_the_limits_of_an_edited_one(links, message):
     edited = TrackingGraph.from_records(nuclei)
     with pytest.raises(GraphError, match=message):  # the same refusal, link by link
         edited.add_links(links)
+
+
+@pytest.mark.parametrize(("links", "message"), _LOADED_LINKS_REFUSED)
+def test_links_loaded_as_columns_keep_the_same_limits(links, message):
+    nuclei = [make_nucleus(i, 0 if i < 3 else 1, (0, 0, i), radius=1) for i in range(1, 6)]
+    with pytest.raises(GraphError, match=message):
+        TrackingGraph.from_columns(nuclei, LinkColumns.of(links))
+
+
+def test_columns_give_the_graph_records_give_and_use_the_readers_timepoints():
+    nuclei = [make_nucleus(i, 0 if i < 3 else 1, (0, 0, i), radius=1) for i in range(1, 6)]
+    links = [Link(1, 3, confidence=0.5), Link(1, 4), Link(2, 5, "rejected", 0.25)]
+    columns = LinkColumns.of(links)
+    by_columns = TrackingGraph.from_columns(nuclei, columns, next_id=9)
+    by_records = TrackingGraph.from_records(nuclei, links, next_id=9)
+    assert snapshot(by_columns) == snapshot(by_records)
+    assert by_columns.new_id() == by_records.new_id() == 9
+    wrong_t = LinkColumns(
+        columns.parents, columns.children, columns.statuses, columns.confidences,
+        np.array([1, 1, 1]), np.array([1, 1, 1]),
+    )  # fmt: skip
+    with pytest.raises(GraphError, match="later timepoint"):  # the given timepoints are read
+        TrackingGraph.from_columns(nuclei, wrong_t)
+    with pytest.raises(GraphError, match="same length"):
+        LinkColumns(columns.parents, columns.children[:2], columns.statuses, [None] * 3)
 
 
 def test_a_loaded_graph_allows_rejected_links_beyond_the_limits():

@@ -12,6 +12,7 @@ from napari_elephant.core.graph.model import STATUS_ORDER
 from napari_elephant.core.lineage_layout import (
     NONE,
     GraphArrays,
+    graph_arrays,
     layout_arrays,
     layout_lineage,
     link_segments,
@@ -38,6 +39,19 @@ def division() -> TrackingGraph:
     spec = [(1, 0, A), (2, 1, A), (3, 2, A), (4, 2, P), (5, 3, A), (6, 4, A), (7, 4, A)]
     links = [(1, 2, A), (2, 3, A), (2, 4, P), (3, 5, A), (5, 6, A), (5, 7, A)]
     return build(spec, links)
+
+
+def test_the_columns_are_read_once_per_revision_and_are_read_only() -> None:
+    g = division()
+    first = graph_arrays(g)
+    assert graph_arrays(g) is first  # nothing changed: the same read
+    with pytest.raises(ValueError, match="read-only"):
+        first.status[0] = 0
+    g.update_nucleus(4, status=A)
+    again = graph_arrays(g)
+    assert again is not first and again.status[list(again.ids).index(4)] == first.status[0]
+    other = division()  # equal, but another graph
+    assert graph_arrays(other) is not again
 
 
 def test_division_forks_with_one_column_per_leaf() -> None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from psygnal import Signal
 
+from napari_elephant._napari import collector
 from napari_elephant._napari.layer_sync import LayerSync
 from napari_elephant._napari.layers import (
     AXES_GUESS_KEY,
@@ -39,6 +40,7 @@ from napari_elephant._napari.selection import Selection
 from napari_elephant._napari.status_counts import StatusCounts, count_statuses
 from napari_elephant.core.errors import InvalidInputError, WorkspaceError
 from napari_elephant.core.graph import TrackingGraph
+from napari_elephant.core.graph.store import gc_paused
 from napari_elephant.core.io.image import AXES_2D_MOVIE, AXES_3D_STACK, write_ome_zarr
 from napari_elephant.core.tagsets import TagChoice, TagSet
 from napari_elephant.core.units import VoxelSize
@@ -132,12 +134,14 @@ class ViewerWorkspace:
 
     # ------------------------------------------------------ workspaces
     def open_workspace(self, path: str | os.PathLike) -> Workspace:
-        """Open a workspace in place of the current one and show its layers."""
-        ws = Workspace.open(path)
-        layer_data = workspace_layer_data(ws)
-        self._replace(ws)
-        self._add_layers(layer_data)
-        self.reset_view()
+        """Open a workspace in place of the current one and show its layers (the
+        collector paused throughout: see :mod:`collector`)."""
+        with gc_paused():
+            ws = Workspace.open(path)
+            layer_data = workspace_layer_data(ws)
+            self._replace(ws)
+            self._add_layers(layer_data)
+            self.reset_view()
         return ws
 
     def create_workspace(
@@ -262,6 +266,7 @@ class ViewerWorkspace:
             self.workspace.graph.events.changed.disconnect(self._on_graph_changed)
         if self.workspace is not None and self.workspace is not ws:
             self.workspace.release()  # its pending save still locks while it writes
+            collector.release()
         if ws is not None:  # one writer: a CLI run on it gets a clear error; if another
             with contextlib.suppress(WorkspaceError):  # process writes, each save says so
                 ws.hold_for_writing()
@@ -272,6 +277,7 @@ class ViewerWorkspace:
         if ws is not None:
             self.sync = LayerSync(self)  # connected first: it redraws before the rest hear
             ws.graph.events.changed.connect(self._on_graph_changed, thread="main")
+            collector.settle(len(ws.graph))
         self.events.workspace_changed.emit(ws)
 
     def _on_graph_changed(self, action: Any) -> None:

@@ -10,7 +10,9 @@ skip the checkpoint save the engines do when stopped.
 :func:`install_jobs` gives a session its :class:`SessionJobs` (once per
 viewer, shared by every dock) with the live-training delay on a Qt timer,
 and starts :func:`warm_up` in a background thread (the one-time imports of
-a first round, which would otherwise stall the viewer during it).
+a first round, which would otherwise stall the viewer during it), then
+:func:`warm_up_units` once the GUI thread is idle (napari's unit registry,
+which would otherwise be built inside the first workspace's open).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from napari.qt.threading import create_worker
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -30,7 +33,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from napari_elephant._napari.job_specs import SessionJobs, warm_up
+from napari_elephant._napari.job_specs import SessionJobs, warm_up, warm_up_units
 from napari_elephant._napari.jobs import Job, JobRecord, JobRunner, Work, guarded
 from napari_elephant._napari.live import LIVE_DELAY_S, LiveTraining
 from napari_elephant._napari.session import ElephantSession
@@ -76,6 +79,7 @@ def install_jobs(session: ElephantSession) -> SessionJobs:
     jobs.runner.events.finished.connect(show_status)
     jobs.warm_thread = threading.Thread(target=warm_up, name="elephant-warm-up", daemon=True)
     jobs.warm_thread.start()
+    QTimer.singleShot(0, warm_up_units)
     session.jobs = jobs
     return jobs
 

@@ -15,6 +15,7 @@ from napari_elephant.core.graph.history import ActionHistory
 from napari_elephant.core.graph.model import (
     COV_KEYS,
     Link,
+    LinkColumns,
     Nucleus,
     Origin,
     Status,
@@ -36,6 +37,7 @@ __all__ = [
     "GraphEvents",
     "GraphStore",
     "Link",
+    "LinkColumns",
     "Nucleus",
     "Origin",
     "RemoveLinks",

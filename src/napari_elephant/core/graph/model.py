@@ -227,3 +227,40 @@ class Link:
     @property
     def key(self) -> tuple[int, int]:
         return (self.parent, self.child)
+
+
+@dataclass(frozen=True)
+class LinkColumns:
+    """Many links as columns, for loading a file's links without a record per link.
+
+    ``statuses`` are :class:`Status` members; ``confidences`` are None or numbers
+    in [0, 1] (the reader has checked them, as :class:`Link` would).  A reader
+    that knows the timepoints of each link's ends gives them (``t_parent``,
+    ``t_child``); else the graph looks them up.
+    """
+
+    parents: np.ndarray  # int64 ids
+    children: np.ndarray
+    statuses: Sequence[Status]
+    confidences: Sequence[float | None]
+    t_parent: np.ndarray | None = None
+    t_child: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.parents)
+        if not (len(self.children) == len(self.statuses) == len(self.confidences) == n):
+            raise GraphError("link columns must all have the same length")
+
+    def __len__(self) -> int:
+        return len(self.parents)
+
+    @classmethod
+    def of(cls, links: Iterable[Link]) -> LinkColumns:
+        """The columns of some link records."""
+        links = tuple(links)
+        return cls(
+            np.fromiter((lk.parent for lk in links), np.int64, len(links)),
+            np.fromiter((lk.child for lk in links), np.int64, len(links)),
+            [lk.status for lk in links],
+            [lk.confidence for lk in links],
+        )

@@ -23,7 +23,7 @@ from geff_spec import Axis, GeffMetadata
 
 from napari_elephant.core.ellipsoid import flat_cov, positive_definite
 from napari_elephant.core.errors import GraphError, InvalidInputError
-from napari_elephant.core.graph import Link, Nucleus, Origin, Status, TrackingGraph
+from napari_elephant.core.graph import LinkColumns, Nucleus, Origin, Status, TrackingGraph
 from napari_elephant.core.graph.store import gc_paused
 
 DEFAULT_RADIUS_UM = 3.0
@@ -303,7 +303,7 @@ def _tags(prop: dict | None, n: int) -> list[frozenset[str]]:
     ]
 
 
-def _links(mem: dict, ids: np.ndarray, t: np.ndarray, path: Path) -> list[Link]:
+def _links(mem: dict, ids: np.ndarray, t: np.ndarray, path: Path) -> LinkColumns:
     """Links oriented parent → child, checked against our invariants."""
     edges = np.asarray(mem["edge_ids"]).astype(np.int64).reshape(-1, 2)
     sorter = np.argsort(ids)
@@ -332,8 +332,7 @@ def _links(mem: dict, ids: np.ndarray, t: np.ndarray, path: Path) -> list[Link]:
     lineage = np.fromiter((s != Status.REJECTED for s in status), bool, count=len(edges))
     _check_degrees(edges[lineage], path)
     confidence = _confidences(mem["edge_props"].get(CONFIDENCE_PROP), len(edges))
-    columns = (edges[:, 0].tolist(), edges[:, 1].tolist(), status, confidence)
-    return list(starmap(Link, zip(*columns, strict=True)))
+    return LinkColumns(edges[:, 0].copy(), edges[:, 1].copy(), status, confidence, tp, tc)
 
 
 def _check_degrees(edges: np.ndarray, path: Path) -> None:
@@ -348,9 +347,9 @@ def _check_degrees(edges: np.ndarray, path: Path) -> None:
         )
 
 
-def _build(nuclei: list[Nucleus], links: list[Link], next_id: int, path: Path) -> TrackingGraph:
+def _build(nuclei: list[Nucleus], links: LinkColumns, next_id: int, path: Path) -> TrackingGraph:
     try:
-        return TrackingGraph.from_records(nuclei, links, next_id)
+        return TrackingGraph.from_columns(nuclei, links, next_id)
     except GraphError as e:
         raise InvalidInputError(f"{path}: {e}") from None
 
