@@ -223,3 +223,15 @@ def test_zoomed_out_the_tracks_are_named_by_their_first_nucleus(view) -> None:
         lineage_view.MAX_LABELS = saved
     # 1 → 2 divides into 3 (→ 5) and 4; 7 and 8 are apart (their link is rejected)
     assert texts == ["track 1", "track 3", "track 4", "track 7", "track 8"]
+
+
+def test_the_size_axis_of_a_2d_movie_is_the_ellipse_area(make_napari_viewer, qtbot, tmp_path):
+    from tests._napari.test_2d import ELLIPSE, workspace_2d
+
+    viewer = make_napari_viewer()
+    session_for(viewer).open_workspace(workspace_2d(tmp_path))
+    widget = LineageView(viewer)
+    qtbot.addWidget(widget)
+    widget.axis.setCurrentText("volume")
+    area = np.pi * np.sqrt(np.linalg.det(ELLIPSE))  # π · semi-axis product
+    np.testing.assert_allclose(widget.layout_.x, area)

@@ -35,6 +35,18 @@ def test_volume_speed_and_confidence_of_each_nucleus() -> None:
     assert set(FEATURES) == {"volume", "speed", "confidence"}
 
 
+def test_the_size_of_a_2d_movies_nucleus_is_its_ellipse_area() -> None:
+    from napari_elephant.core.ellipsoid import flat_cov
+    from napari_elephant.core.graph import cov_to_six
+
+    ellipse = np.diag([4.0, 9.0])  # semi-axes 2 and 3 µm: area 6π µm²
+    g = TrackingGraph()
+    g.add_nuclei([make_nucleus(1, 0, (0.0, 5.0, 5.0), cov=cov_to_six(flat_cov(ellipse)))])
+    ids = np.array([1])
+    np.testing.assert_allclose(feature_values(g, ids, "volume", two_d=True), [6 * np.pi])
+    assert feature_values(g, ids, "volume")[0] != pytest.approx(6 * np.pi)  # a 3D volume
+
+
 def test_nodes_move_to_their_value_and_those_without_one_to_a_column_left() -> None:
     g = small_track()
     lay = layout_lineage(g)

@@ -45,6 +45,7 @@ from napari_elephant._napari.session import session_for
 from napari_elephant._napari.tag_colors import tag_colors
 from napari_elephant._napari.viewer_dims import centre_on
 from napari_elephant._qt.lineage_canvas import LineageCanvas
+from napari_elephant.core.analysis.tables import is_2d
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.graph.checking import parent_link_confidence
 from napari_elephant.core.graph.model import STATUS_CODE, STATUS_ORDER
@@ -104,6 +105,7 @@ class LineageView(QWidget):
         self.folded: set[int] = set()  # nuclei whose descendants are folded away
         self.renderer = LineageCanvas()
         self._graph: TrackingGraph | None = None
+        self._two_d = False  # a 2D movie: the size feature is an area
         self._live: LiveArrays | None = None  # the graph's columns, kept up to date
         self._press: np.ndarray | None = None
         self._timer = QTimer(self)
@@ -173,6 +175,7 @@ class LineageView(QWidget):
         if self._live is not None:
             self._live.close()
         self._graph = graph
+        self._two_d = graph is not None and is_2d(graph, self.session.workspace)
         self._live = LiveArrays(graph) if graph is not None else None
         if graph is not None:
             for name in _TOPOLOGY_EVENTS:
@@ -189,7 +192,7 @@ class LineageView(QWidget):
         lay = layout_arrays(arrays, self.show_rejected.isChecked(), self.folded)
         feature = self.axis.currentText()
         if feature in FEATURES:
-            lay = feature_layout(lay, feature_values(graph, lay.ids, feature))
+            lay = feature_layout(lay, feature_values(graph, lay.ids, feature, self._two_d))
         self.layout_ = lay
         self._segments = link_segments(self.layout_)
         self._redraw(fit=fit)
@@ -268,7 +271,7 @@ class LineageView(QWidget):
         """The nodes' colours: a feature's, the session's tag set's, or None (status)."""
         feature, graph = self.colour.currentText(), self._graph
         if feature in FEATURES and graph is not None:
-            return feature_colors(feature_values(graph, self.layout_.ids, feature))
+            return feature_colors(feature_values(graph, self.layout_.ids, feature, self._two_d))
         tag_set = self.session.color_by
         if tag_set is None or graph is None:
             return None

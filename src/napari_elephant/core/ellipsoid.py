@@ -41,6 +41,12 @@ def flat_cov(cov_yx: np.ndarray) -> np.ndarray:
     return out
 
 
+def flat_area(six: np.ndarray) -> np.ndarray:
+    """Area (µm²) of 2D nuclei from their six covariance entries (zz, zy, zx, yy, yx,
+    xx; :func:`flat_cov`): zz holds the product of the ellipse's semi-axes."""
+    return np.pi * np.asarray(six, dtype=np.float64).reshape(-1, 6)[:, 0]
+
+
 def lateral_radius(cov: np.ndarray) -> np.ndarray:
     """Lateral radius (µm) of ellipsoids (..., 3, 3): the geometric mean of the semi-axes
     of their y–x block, which neither a thin stack nor coarse z slices clip (nor a 2D

@@ -15,26 +15,32 @@ from dataclasses import replace
 
 import numpy as np
 
-from napari_elephant.core.ellipsoid import six_volume
+from napari_elephant.core.ellipsoid import flat_area, six_volume
 from napari_elephant.core.graph.graph import TrackingGraph
 from napari_elephant.core.lineage_layout import LineageLayout
 
 FEATURES = {
-    "volume": "volume (µm³)",
+    "volume": "volume (µm³); in a 2D movie the ellipse's area (µm²)",
     "speed": "speed (µm per timepoint)",
     "confidence": "confidence",
 }
 NO_VALUE_GAP = 0.1  # the no-value column sits this share of the range left of the values
 
 
-def feature_values(graph: TrackingGraph, ids: np.ndarray, name: str) -> np.ndarray:
-    """The feature of each nucleus (µm³, µm per timepoint, 0–1); NaN where it has none."""
+def feature_values(
+    graph: TrackingGraph, ids: np.ndarray, name: str, two_d: bool = False
+) -> np.ndarray:
+    """The feature of each nucleus (µm³, µm per timepoint, 0–1); NaN where it has none.
+
+    ``two_d``: a 2D movie's nuclei are flat ellipsoids, whose volume means
+    nothing; their size is the ellipse's area (µm²), as in the analysis tables.
+    """
     if name not in FEATURES:
         raise ValueError(f"no lineage feature {name!r}; one of {', '.join(FEATURES)}")
     nuclei = list(graph.nuclei(ids.tolist()))
     if name == "volume":
         six = np.array([n.cov for n in nuclei], dtype=np.float64).reshape(-1, 6)
-        return six_volume(six)
+        return flat_area(six) if two_d else six_volume(six)
     if name == "confidence":
         return np.array([np.nan if n.confidence is None else n.confidence for n in nuclei])
     return np.array([_speed(graph, n.id) for n in nuclei], dtype=np.float64)

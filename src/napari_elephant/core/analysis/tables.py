@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from napari_elephant.core.ellipsoid import equal_volume_radius, six_volume
+from napari_elephant.core.ellipsoid import equal_volume_radius, flat_area, six_volume
 from napari_elephant.core.errors import ElephantError
 from napari_elephant.core.graph import Status, TrackingGraph
 from napari_elephant.core.tagsets import set_names, value_of
@@ -157,8 +157,8 @@ def csv_cell(value: object) -> object:
 
 def sizes(lin: Lineage) -> tuple[str, np.ndarray]:
     """("volume", µm³) in 3D or ("area", µm²) in 2D, per nucleus."""
-    if lin.two_d:  # a flat ellipsoid's zz is the product of the ellipse's semi-axes
-        return "area", np.pi * lin.six[:, 0]
+    if lin.two_d:
+        return "area", flat_area(lin.six)
     return "volume", six_volume(lin.six)
 
 
