@@ -145,6 +145,18 @@ def test_crash_after_moving_old_aside_without_tmp_recovers_old(ws):
     assert graph_state(Workspace.open(ws.path)) == expected
 
 
+def test_half_written_marker_and_settings_of_a_killed_save_are_cleared(ws):
+    """A kill inside atomic_write_text leaves its temp file; the next open removes it
+    (found by the kill -9 test: graph.geff.tmp.done.tmp)."""
+    expected = graph_state(ws)
+    marker_tmp = ws.path / (GRAPH + ".tmp.done.tmp")
+    settings_tmp = ws.path / (SETTINGS + ".tmp")
+    marker_tmp.write_text("the graph in")
+    settings_tmp.write_text('{"half": ')
+    assert graph_state(Workspace.open(ws.path)) == expected
+    assert not marker_tmp.exists() and not settings_tmp.exists()
+
+
 def test_corrupted_settings_give_one_line_and_touch_nothing(ws):
     (ws.path / SETTINGS).write_text("{ not json")
     listing = sorted(p.name for p in ws.path.iterdir())

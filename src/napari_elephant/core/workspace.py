@@ -230,12 +230,17 @@ def is_workspace(path: str | os.PathLike) -> bool:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never half."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = _text_tmp(path)
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _text_tmp(path: Path) -> Path:
+    """Where :func:`atomic_write_text` writes before the rename."""
+    return path.with_name(path.name + ".tmp")
 
 
 def _workspace_path(path: str | os.PathLike) -> Path:
@@ -280,6 +285,8 @@ def _recover_graph(root: Path) -> Path:
             old.rename(final)
     remove_tree(tmp)  # a save that died while writing: the final graph is intact
     done.unlink(missing_ok=True)
+    for half in (_text_tmp(done), _text_tmp(root / SETTINGS)):  # killed mid-write
+        half.unlink(missing_ok=True)
     remove_tree(old)
     return final
 
