@@ -199,6 +199,7 @@ _LOADED_LINKS_REFUSED = [
     ([Link(1, 3), Link(2, 3)], "already has a parent"),
     ([Link(1, 3), Link(1, 4), Link(1, 5)], "already has 2 children"),
     ([Link(1, 99)], "no nucleus with id 99"),
+    ([Link(1, 10**23)], f"no nucleus with id {10**23}"),  # beyond int64: a damaged file
 ]
 
 

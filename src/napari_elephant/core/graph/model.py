@@ -259,8 +259,17 @@ class LinkColumns:
         """The columns of some link records."""
         links = tuple(links)
         return cls(
-            np.fromiter((lk.parent for lk in links), np.int64, len(links)),
-            np.fromiter((lk.child for lk in links), np.int64, len(links)),
+            _id_column([lk.parent for lk in links]),
+            _id_column([lk.child for lk in links]),
             [lk.status for lk in links],
             [lk.confidence for lk in links],
         )
+
+
+def _id_column(ids: list[int]) -> np.ndarray:
+    """int64 ids; an id beyond int64 (a damaged file's) stays a Python int, so that the
+    graph refuses it as an unknown nucleus rather than overflowing."""
+    try:
+        return np.asarray(ids, dtype=np.int64)
+    except OverflowError:
+        return np.asarray(ids, dtype=object)

@@ -349,8 +349,8 @@ class GraphStore:
             raise GraphError(f"no nucleus with id {min(missing)}")
         t_parent, t_child = links.t_parent, links.t_child
         if t_parent is None or t_child is None:
-            t_parent = np.array([node[p]["nucleus"].t for p in parents], np.int64)
-            t_child = np.array([node[c]["nucleus"].t for c in children], np.int64)
+            t_parent = np.asarray([node[p]["nucleus"].t for p in parents])  # any int: a file's
+            t_child = np.asarray([node[c]["nucleus"].t for c in children])
         rejected = Status.REJECTED
         lineage = np.fromiter((s is not rejected for s in links.statuses), bool, len(links))
         check_loaded_links(links.parents, links.children, t_parent, t_child, lineage)
