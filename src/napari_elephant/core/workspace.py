@@ -285,10 +285,16 @@ def _recover_graph(root: Path) -> Path:
             old.rename(final)
     remove_tree(tmp)  # a save that died while writing: the final graph is intact
     done.unlink(missing_ok=True)
-    for half in (_text_tmp(done), _text_tmp(root / SETTINGS)):  # killed mid-write
-        half.unlink(missing_ok=True)
     remove_tree(old)
     return final
+
+
+def _clear_half_written_texts(root: Path) -> None:
+    """Remove what a process killed inside :func:`atomic_write_text` left beside the
+    files it writes (the graph's completion marker, the settings); the files
+    themselves are whole, old or new."""
+    for path in (_done_marker(root), root / SETTINGS):
+        _text_tmp(path).unlink(missing_ok=True)
 
 
 def _load_graph(root: Path) -> TrackingGraph:
@@ -298,6 +304,7 @@ def _load_graph(root: Path) -> TrackingGraph:
     try:
         with writing(root):
             path = _recover_graph(root)
+            _clear_half_written_texts(root)
     except (WorkspaceError, OSError):  # another process writes (or a read-only folder)
         final, _, old = _graph_paths(root)
         path = final if final.exists() else old
