@@ -126,7 +126,7 @@ def amp_dtype(device: torch.device, inference: bool = False) -> torch.dtype | No
     A CPU's training stays in float32: on a 2-core AMD EPYC with AVX-512 BF16 a
     bf16 training step of the default network was 10-25 % slower on the crops of
     CHO, HeLa and the synthetic movies (the weight gradients of small crops),
-    while prediction of whole volumes ran 1.3-1.4x faster (the paper's network
+    while prediction of whole volumes ran 1.3-1.6x faster (the paper's network
     2.4x); see docs/detection.md.
     """
     if _PRECISION["value"] == "float32":
